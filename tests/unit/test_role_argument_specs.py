@@ -1,0 +1,49 @@
+"""Every role's argument spec matches its defaults, and every option is fully declared."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROLES = sorted(p for p in (Path(__file__).parents[2] / "roles").iterdir() if (p / "meta").is_dir())
+SECRET_WORDS = ("password", "secret_key", "private_key", "token")
+
+
+def _load(role):
+    defaults_file = role / "defaults" / "main.yml"
+    defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.exists() else {}
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    return defaults or {}, spec["argument_specs"]["main"]["options"]
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_defaults_are_declared_with_the_same_value(role):
+    defaults, options = _load(role)
+    undeclared = sorted(set(defaults) - set(options))
+    assert undeclared == [], f"{role.name}: defaults missing from meta/argument_specs.yml"
+    different = {k: (defaults[k], options[k].get("default")) for k in defaults if defaults[k] != options[k].get("default")}
+    assert different == {}, f"{role.name}: default differs between defaults/main.yml and the spec"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_spec_options_without_default_are_required(role):
+    defaults, options = _load(role)
+    loose = sorted(k for k, v in options.items() if k not in defaults and not v.get("required"))
+    assert loose == [], f"{role.name}: options neither defaulted nor required"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_options_have_type_and_description(role):
+    _, options = _load(role)
+    incomplete = sorted(
+        k for k, v in options.items()
+        if "type" not in v or not v.get("description") or (v["type"] == "list" and "elements" not in v)
+    )
+    assert incomplete == [], f"{role.name}: options lacking type, description or list elements"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_secrets_are_no_log(role):
+    _, options = _load(role)
+    exposed = sorted(k for k, v in options.items() if any(w in k for w in SECRET_WORDS) and not v.get("no_log"))
+    assert exposed == [], f"{role.name}: secret options without no_log"
