@@ -57,7 +57,7 @@ docker:  ## Start a Docker engine where none runs (bare CI machines)
 	scripts/start-docker.sh
 
 molecule: venv $(COLL_LINK) images  ## Molecule scenarios: SCENARIOS="postgresql seaweedfs"
-	for s in $(SCENARIOS); do \
+	@for s in $(SCENARIOS); do \
 	  start=$$(date +%s); \
 	  molecule test -s $$s; \
 	  echo "molecule scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
