@@ -43,6 +43,8 @@ lint: venv $(COLL_LINK)  ## yamllint, ansible-lint (production profile), argumen
 sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/mlops/mlflow
 	rm -rf $(SANITY) && mkdir -p $(SANITY)
 	git ls-files -z --cached --others --exclude-standard | rsync -a --from0 --files-from=- ./ $(SANITY)/
+	# ansible-test lists files with git: give the copy its own repository, or it sees the ignored .cache.
+	cd $(SANITY) && git init -q && git add -A
 	mkdir -p ~/.ansible/test/cache
 	for v in 24_2 25_0; do cp scripts/get-pip-offline.py ~/.ansible/test/cache/get_pip_$$v.py; done
 	cd $(SANITY) && ansible-test sanity --venv --python 3.11 --color no

@@ -69,7 +69,9 @@ build() {
   log "built $image"
 }
 
-command -v docker >/dev/null && docker info >/dev/null 2>&1 || { log "docker engine is not reachable (scripts/start-docker.sh)"; exit 1; }
+if ! docker info >/dev/null 2>&1; then
+  log "no Docker engine answers: start one (scripts/start-docker.sh)"; exit 1
+fi
 for platform in "${@:-debian12 debian13}"; do
   for p in $platform; do build "$p"; done
 done

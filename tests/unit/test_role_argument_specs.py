@@ -34,7 +34,7 @@ def test_spec_options_without_default_are_required(role):
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
 def test_options_have_type_and_description(role):
-    _, options = _load(role)
+    options = _load(role)[1]
     incomplete = sorted(
         k for k, v in options.items()
         if "type" not in v or not v.get("description") or (v["type"] == "list" and "elements" not in v)
@@ -44,6 +44,6 @@ def test_options_have_type_and_description(role):
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
 def test_secrets_are_no_log(role):
-    _, options = _load(role)
+    options = _load(role)[1]
     exposed = sorted(k for k, v in options.items() if any(w in k for w in SECRET_WORDS) and not v.get("no_log"))
     assert exposed == [], f"{role.name}: secret options without no_log"
