@@ -28,6 +28,15 @@ def test_cluster_unit_is_running_and_enabled(host, v):
     assert unit.is_enabled
 
 
+def test_cluster_unit_is_sandboxed(host, v):
+    unit = f"postgresql@{VERSIONS[v['inventory_hostname']]}-main"
+    props = host.service(unit).systemd_properties
+    assert (props["User"], props["ProtectSystem"], props["NoNewPrivileges"]) == ("postgres", "strict", "yes")
+    assert host.check_output(f"systemctl show -p CapabilityBoundingSet --value {unit}") == ""
+    exposure = host.check_output(f"systemd-analyze security {unit} | tail -1")
+    assert float(exposure.split("level for")[1].split(":")[1].split()[0]) <= 2.0, exposure
+
+
 def test_mlflow_role_logs_in_over_tcp_with_its_password(host, v):
     for db in ("mlflow", "mlflow_auth"):
         result = _psql(host, "SELECT current_user || '@' || current_database()", password=v["mlflow_db_password"], db=db)

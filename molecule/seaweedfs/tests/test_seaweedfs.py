@@ -91,6 +91,8 @@ def test_unit_is_running_sandboxed(host):
     assert props["PrivateTmp"] == "yes"
     assert host.check_output("systemctl show -p CapabilityBoundingSet --value seaweedfs") == ""
     assert props["TimeoutStopUSec"] == "1min 30s"
+    exposure = host.check_output("systemd-analyze security seaweedfs | tail -1")
+    assert float(exposure.split("level for")[1].split(":")[1].split()[0]) <= 2.0, exposure
 
 
 def test_process_runs_without_telemetry_or_secrets_in_its_arguments(host, v):
