@@ -10,19 +10,19 @@ CACHE     := $(CURDIR)/.cache
 COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/mlflow
 SANITY    := $(CACHE)/sanity/ansible_collections/mlops/mlflow
-SCENARIOS ?= postgresql seaweedfs
+SCENARIOS ?= postgresql seaweedfs mlflow
 
 # The collection under test comes first; the collections of the ansible package follow.
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help test lint sanity units molecule images docker venv clean
+.PHONY: help test lint sanity units integration molecule images docker venv clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-test: lint sanity units molecule  ## Run every test layer
+test: lint sanity units integration molecule  ## Run every test layer
 
 venv: $(VENV)/.installed  ## Create the controller venv (requirements-dev.txt)
 $(VENV)/.installed: requirements-dev.txt
@@ -52,13 +52,16 @@ sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/m
 units: venv $(COLL_LINK)  ## Unit tests (pytest)
 	pytest -q tests/unit
 
+integration: venv $(COLL_LINK)  ## Modules against real MLflow servers on 127.0.0.1 (3.17.2, with and without auth; 2.22.5)
+	pytest tests/integration
+
 images:  ## Build the systemd test-host images (cached)
 	scripts/test-images.sh
 
 docker:  ## Start a Docker engine where none runs (bare CI machines)
 	scripts/start-docker.sh
 
-molecule: venv $(COLL_LINK) images  ## Molecule scenarios: SCENARIOS="postgresql seaweedfs"
+molecule: venv $(COLL_LINK) images  ## Molecule scenarios: SCENARIOS="postgresql seaweedfs mlflow"
 	@for s in $(SCENARIOS); do \
 	  start=$$(date +%s); \
 	  molecule test -s $$s; \

@@ -30,7 +30,8 @@ build_venv() {
   local version="$1" dir="$venvs_dir/$1"
   local stamp="$dir/.requirements" wanted
   wanted="$(requirements "$version")"
-  if [[ -x "$dir/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+  if [[ -x "$dir/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] &&
+    "$dir/bin/python" -c 'import sys' 2>/dev/null; then
     echo "mlflow $version: cached in $dir"
     return 0
   fi
