@@ -10,14 +10,14 @@ CACHE     := $(CURDIR)/.cache
 COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/mlflow
 SANITY    := $(CACHE)/sanity/ansible_collections/mlops/mlflow
-SCENARIOS ?= postgresql seaweedfs mlflow
+SCENARIOS ?= postgresql seaweedfs mlflow default
 
 # The collection under test comes first; the collections of the ansible package follow.
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help test lint sanity units integration molecule images docker venv clean
+.PHONY: help test lint sanity units integration molecule images docker venv clean demo demo-clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -61,12 +61,19 @@ images:  ## Build the systemd test-host images (cached)
 docker:  ## Start a Docker engine where none runs (bare CI machines)
 	scripts/start-docker.sh
 
-molecule: venv $(COLL_LINK) images  ## Molecule scenarios: SCENARIOS="postgresql seaweedfs mlflow"
+molecule: venv $(COLL_LINK) images  ## Molecule scenarios: SCENARIOS="postgresql seaweedfs mlflow default"
 	@for s in $(SCENARIOS); do \
 	  start=$$(date +%s); \
 	  molecule test -s $$s; \
 	  echo "molecule scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
+
+demo: venv $(COLL_LINK)  ## The whole stack in a local container on https://localhost:8443, with a smoke test
+	scripts/demo.sh
+
+demo-clean:  ## Remove the demo container and its secrets
+	docker rm -f mlops-mlflow-demo >/dev/null 2>&1 || true
+	rm -rf demo
 
 clean:  ## Remove caches and test output (keeps the venv and images)
 	rm -rf $(CACHE) tests/output

@@ -42,8 +42,17 @@ def test_options_have_type_and_description(role):
     assert incomplete == [], f"{role.name}: options lacking type, description or list elements"
 
 
+def _exposed_secrets(options, prefix=""):
+    """Secret-named options without no_log; a list of dicts is covered by no_log on its secret fields."""
+    exposed = []
+    for name, option in options.items():
+        if "options" in option:
+            exposed += _exposed_secrets(option["options"], f"{prefix}{name}.")
+        elif any(word in name for word in SECRET_WORDS) and not option.get("no_log"):
+            exposed.append(prefix + name)
+    return sorted(exposed)
+
+
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
 def test_secrets_are_no_log(role):
-    options = _load(role)[1]
-    exposed = sorted(k for k, v in options.items() if any(w in k for w in SECRET_WORDS) and not v.get("no_log"))
-    assert exposed == [], f"{role.name}: secret options without no_log"
+    assert _exposed_secrets(_load(role)[1]) == [], f"{role.name}: secret options without no_log"
