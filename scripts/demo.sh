@@ -59,7 +59,11 @@ if ! docker container inspect "$name" >/dev/null 2>&1; then
     mlops-mlflow-testhost:debian12 /lib/systemd/systemd >/dev/null
 fi
 docker start "$name" >/dev/null
-docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+for _ in $(seq 1 60); do
+  state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+  case "$state" in running|degraded) break ;; esac
+  sleep 1
+done
 
 export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections" ANSIBLE_NOCOLOR=1
 .venv/bin/ansible-playbook -i "$demo/hosts.yml" -e "@$demo/secrets.yml" playbooks/site.yml

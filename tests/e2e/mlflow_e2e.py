@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """End-to-end checks of a deployed MLflow stack with the official client, run on the controller.
 
 The stack is reached only through nginx's published HTTPS port(s), exactly as a user would.
@@ -22,11 +21,13 @@ Checks raise CheckFailed rather than using `assert`, so `python -O` cannot strip
 """
 
 import argparse
+import atexit
 import contextlib
 import hashlib
 import inspect
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -34,6 +35,7 @@ import time
 import uuid
 import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MIB = 1024 * 1024
 
@@ -58,8 +60,9 @@ def log(message):
 # --------------------------------------------------------------------------- environment
 
 
-def configure_environment(environ=os.environ):
+def configure_environment(environ=None):
     """Validate the inputs and set the client-side variables the checks rely on."""
+    environ = os.environ if environ is None else environ
     uri = environ.get("MLFLOW_TRACKING_URI", "")
     if not uri.startswith(("https://", "http://")):
         raise ConfigError(f"MLFLOW_TRACKING_URI must be an http(s) URL, got {uri!r}")
@@ -69,13 +72,33 @@ def configure_environment(environ=os.environ):
     if ca:
         if not Path(ca).is_file():
             raise ConfigError(f"MLFLOW_TRACKING_SERVER_CERT_PATH {ca!r} is not a file")
-        # Presigned S3 URLs point at a second port signed by the same CA: boto3 reads
-        # AWS_CA_BUNDLE, and MLflow's plain requests.put/get to those URLs read REQUESTS_CA_BUNDLE.
-        environ.setdefault("AWS_CA_BUNDLE", ca)
-        environ.setdefault("REQUESTS_CA_BUNDLE", ca)
+        trust_ca(ca, environ)
     # A test client has no business phoning home (and CI has no route out anyway).
     environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     return uri.rstrip("/")
+
+
+def trust_ca(ca, environ):
+    """Make boto3 (AWS_CA_BUNDLE) and plain requests (REQUESTS_CA_BUNDLE) trust the CA too.
+
+    Presigned S3 URLs point at a second published port signed by the same CA, and MLflow fetches
+    them with plain requests calls that ignore MLFLOW_TRACKING_SERVER_CERT_PATH. A variable that
+    is unset gets the CA; one that already names another bundle (many machines point both at the
+    system store, which lacks a private CA) gets a combined copy, so its roots stay trusted.
+    """
+    combined = {}
+    for var in ("REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE"):
+        current = environ.get(var)
+        if not current or not Path(current).is_file():
+            environ[var] = ca
+        elif not Path(current).samefile(ca):
+            if current not in combined:
+                fd, bundle = tempfile.mkstemp(prefix="mlflow-e2e-ca-", suffix=".pem")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(Path(current).read_bytes().rstrip(b"\n") + b"\n" + Path(ca).read_bytes())
+                atexit.register(os.unlink, bundle)
+                combined[current] = bundle
+            environ[var] = combined[current]
 
 
 def rest_session():
@@ -83,6 +106,8 @@ def rest_session():
     import requests
 
     session = requests.Session()
+    # Callers pass verify=session.verify per request: requests lets REQUESTS_CA_BUNDLE override a
+    # session-level verify, and that variable is not always ours to rely on.
     if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
         session.verify = False
     elif os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
@@ -129,7 +154,7 @@ def sha256(path):
 
 def write_random(path, size):
     with open(path, "wb") as handle:
-        handle.writelines(os.urandom(MIB) for _ in range(size // MIB))
+        handle.writelines(os.urandom(MIB) for _block in range(size // MIB))
         handle.write(os.urandom(size % MIB))
     return path
 
@@ -196,13 +221,46 @@ class MultipartProbe:
 
 def server_info(session, uri):
     """GET /api/3.0/mlflow/server-info (3.10+); None when the server predates it."""
-    response = session.get(f"{uri}/api/3.0/mlflow/server-info", timeout=30)
+    response = session.get(f"{uri}/api/3.0/mlflow/server-info", timeout=30, verify=session.verify)
     if response.status_code != 200:
         return None
     try:
         return response.json()
     except ValueError:  # e.g. an HTML page from a proxy; the later checks will say more
         return None
+
+
+def _redact(text):
+    """Drop query strings (presigned signatures) from messages that quote URLs."""
+    return re.sub(r"\?[^\s'\"]*", "?...", str(text))
+
+
+def probe_presigned(session, uri, artifact_uri, path, content):
+    """Fetch the first bytes of one artifact through the presigned URL MLflow hands out.
+
+    Only called when /server-info says presigned downloads are on. MLflow retries a failing
+    presigned download for minutes (TLS not trusted, host not reachable) before giving up; this
+    probe fails within seconds and names the S3 endpoint the URLs point at.
+    """
+    import requests
+
+    location = urlsplit(artifact_uri).path.strip("/")  # "<experiment>/<run>/artifacts"
+    body = rest_json(session, "GET", f"{uri}/api/2.0/mlflow-artifacts/presigned/{location}/{path}")
+    target = urlsplit(body["url"])
+    endpoint = f"{target.scheme}://{target.netloc}"
+    headers = {**(body.get("headers") or {}), "Range": "bytes=0-15"}
+    try:
+        # Plain requests with verify=True, like MLflow: trust comes from REQUESTS_CA_BUNDLE.
+        response = requests.get(body["url"], headers=headers, timeout=15)
+    except requests.RequestException as error:
+        raise CheckFailed(
+            f"presigned S3 URL at {endpoint} is not usable from this client: {_redact(error)}. "
+            "MLflow signs URLs for its MLFLOW_S3_ENDPOINT_URL; that endpoint must be published "
+            "and signed by the CA in MLFLOW_TRACKING_SERVER_CERT_PATH"
+        ) from error
+    check(response.status_code in (200, 206), f"presigned GET at {endpoint} answered {response.status_code}")
+    check(content.startswith(response.content[:16]), f"presigned GET at {endpoint} returned other bytes")
+    return endpoint
 
 
 def unique_name(prefix):
@@ -215,7 +273,7 @@ def run_url(uri, experiment_id, run_id):
 
 def rest_json(session, method, url, **kwargs):
     """One REST call that must answer 200 with a JSON body; the error names what came back."""
-    response = session.request(method, url, timeout=60, **kwargs)
+    response = session.request(method, url, timeout=60, verify=session.verify, **kwargs)
     check(
         response.status_code == 200,
         f"{method} {url.split('/api/', 1)[-1]} answered {response.status_code}: {response.text[:300]}",
@@ -241,6 +299,9 @@ def roundtrip(run_id, artifact_path, local_file, dst_dir):
 def smoke(uri, rec, summary):
     import mlflow
 
+    session = rest_session()
+    with rec.step("server_info"):
+        info = server_info(session, uri) or {}
     with rec.step("experiment"):
         experiment = mlflow.set_experiment(unique_name("e2e-smoke"))
         summary["experiment_id"] = experiment.experiment_id
@@ -253,11 +314,16 @@ def smoke(uri, rec, summary):
             mlflow.log_artifact(str(note))
         run_id = run.info.run_id
         summary["run_id"] = run_id
+        if info.get("multipart_downloads_enabled"):
+            with rec.step("presigned_probe"):
+                summary["presigned_endpoint"] = probe_presigned(
+                    session, uri, run.info.artifact_uri, note.name, note.read_bytes()
+                )
         with rec.step("read_back"):
             got = mlflow.MlflowClient().get_run(run_id)
             check(got.data.params.get("mode") == "smoke", f"param not read back: {got.data.params}")
             check(got.data.metrics.get("ok") == 1.0, f"metric not read back: {got.data.metrics}")
-            digest, _ = roundtrip(run_id, None, note, Path(tmp) / "dl")
+            digest = roundtrip(run_id, None, note, Path(tmp) / "dl")[0]
             check(digest == sha256(note), "hello.txt came back with a different sha256")
     summary["run_url"] = run_url(uri, experiment.experiment_id, run_id)
     log(f"run: {summary['run_url']}")
@@ -334,11 +400,16 @@ def full(uri, rec, summary, big_mib=200, require_multipart=False):
         summary["png_made_with"] = write_png(png)
         big = write_random(tmp / "big.bin", big_mib * MIB)
         files = {"text": (text, "docs"), "png": (png, "plots"), "big": (big, "data")}
-        summary["sizes"] = {kind: path.stat().st_size for kind, (path, _) in files.items()}
+        summary["sizes"] = {kind: entry[0].stat().st_size for kind, entry in files.items()}
 
         with rec.step("upload_small"):
             mlflow.log_artifact(str(text), "docs")
             mlflow.log_artifact(str(png), "plots")
+        if (info or {}).get("multipart_downloads_enabled"):
+            with rec.step("presigned_probe"):
+                summary["presigned_endpoint"] = probe_presigned(
+                    session, uri, run.info.artifact_uri, "docs/notes.txt", text.read_bytes()
+                )
         with rec.step("upload_big"):
             mlflow.log_artifact(str(big), "data")
         summary["big_upload_multipart"] = probe.completed > 0
@@ -352,7 +423,7 @@ def full(uri, rec, summary, big_mib=200, require_multipart=False):
         with rec.step("download_small"):
             for kind in ("text", "png"):
                 path, folder = files[kind]
-                digest, _ = roundtrip(run_id, folder, path, tmp / "dl")
+                digest = roundtrip(run_id, folder, path, tmp / "dl")[0]
                 check(digest == sha256(path), f"{kind} artifact came back with a different sha256")
             check((tmp / "dl" / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "plot.png is no PNG")
         with rec.step("download_big"):
@@ -468,7 +539,7 @@ def full(uri, rec, summary, big_mib=200, require_multipart=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("mode", choices=("full", "smoke"))
     args = parser.parse_args(argv)
     try:
@@ -493,8 +564,9 @@ def main(argv=None):
     except Exception as error:  # noqa: BLE001 - failed checks and client errors are reported alike
         kind = "CHECK FAILED" if isinstance(error, CheckFailed) else f"ERROR ({type(error).__name__})"
         step = rec.current or "setup"
-        print(f"E2E {kind} in step {step!r}: {error}", file=sys.stderr)
-        summary.update(ok=False, failed_step=step, error=f"{kind}: {str(error)[:500]}")
+        message = _redact(error)  # client errors can quote presigned URLs with their signatures
+        print(f"E2E {kind} in step {step!r}: {message}", file=sys.stderr)
+        summary.update(ok=False, failed_step=step, error=f"{kind}: {message[:500]}")
         summary.update(timings_s=rec.timings, total_s=rec.total())
         print(json.dumps(summary))
         return 1

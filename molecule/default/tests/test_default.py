@@ -16,8 +16,6 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-URL = "https://localhost:8443"
-S3_URL = "https://localhost:9443"
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
 
 
@@ -27,14 +25,25 @@ def v(host):
 
 
 @pytest.fixture(scope="module")
-def ca(v):
-    path = Path(v["mlflow_tls_ca_dir"]) / "ca.crt"
+def url(v):
+    return f"https://localhost:{v['mlflow_https_port']}"
+
+
+@pytest.fixture(scope="module")
+def s3_url(v):
+    return f"https://localhost:{v['mlflow_s3_https_port']}"
+
+
+@pytest.fixture(scope="module")
+def ca():
+    # mlflow_tls_ca_dir in the scenario's group_vars (testinfra reads it untemplated).
+    path = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "mlflow-ca" / "ca.crt"
     assert path.is_file(), "the CA certificate is on the controller"
     return str(path)
 
 
-def _status(ca, path, headers=None, method="GET", body=None):
-    request = urllib.request.Request(URL + path, headers=headers or {}, method=method, data=body)
+def _status(ca, url, path, headers=None, method="GET", body=None):
+    request = urllib.request.Request(url + path, headers=headers or {}, method=method, data=body)
     try:
         with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca), timeout=30) as response:
             return response.status, response.read().decode()
@@ -54,44 +63,44 @@ def client_python():
     return str(PROJECT / ".cache/e2e-venv/bin/python")
 
 
-def _e2e(client_python, ca, credentials, command="full"):
-    env = dict(os.environ, MLFLOW_TRACKING_URI=URL, MLFLOW_TRACKING_SERVER_CERT_PATH=ca,
+def _e2e(client_python, ca, url, credentials, command="full"):
+    env = dict(os.environ, MLFLOW_TRACKING_URI=url, MLFLOW_TRACKING_SERVER_CERT_PATH=ca,
                REQUESTS_CA_BUNDLE=ca, AWS_CA_BUNDLE=ca, MLFLOW_E2E_REQUIRE_MULTIPART="true", **credentials)
     for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
         if name not in credentials:
             env.pop(name, None)
     result = subprocess.run([client_python, str(PROJECT / "tests/e2e/mlflow_e2e.py"), command],
-                            env=env, capture_output=True, text=True, timeout=1800)
+                            env=env, capture_output=True, text=True, timeout=1800, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
 
 
-def test_health_is_open(ca):
-    assert _status(ca, "/health") == (200, "OK")
+def test_health_is_open(ca, url):
+    assert _status(ca, url, "/health") == (200, "OK")
 
 
 @pytest.mark.parametrize("path", ["/", "/api/2.0/mlflow/experiments/search?max_results=1", "/version"])
-def test_everything_else_needs_valid_credentials(ca, v, path):
+def test_everything_else_needs_valid_credentials(ca, url, v, path):
     token = v["nginx_auth_tokens"][0]["token"]
     user = v["nginx_auth_users"][0]
-    assert _status(ca, path)[0] == 401
-    assert _status(ca, path, _basic(user["name"], "wrong-password"))[0] == 401
-    assert _status(ca, path, _basic("mallory", user["password"]))[0] == 401
-    assert _status(ca, path, {"Authorization": "Bearer not-a-token-0123456789abcdef0123456789"})[0] == 401
-    assert _status(ca, path, {"Authorization": f"Bearer {token}x"})[0] == 401
-    assert _status(ca, path, _basic(user["name"], user["password"]))[0] == 200
-    assert _status(ca, path, {"Authorization": f"Bearer {token}"})[0] == 200
+    assert _status(ca, url, path)[0] == 401
+    assert _status(ca, url, path, _basic(user["name"], "wrong-password"))[0] == 401
+    assert _status(ca, url, path, _basic("mallory", user["password"]))[0] == 401
+    assert _status(ca, url, path, {"Authorization": "Bearer not-a-token-0123456789abcdef0123456789"})[0] == 401
+    assert _status(ca, url, path, {"Authorization": f"Bearer {token}x"})[0] == 401
+    assert _status(ca, url, path, _basic(user["name"], user["password"]))[0] == 200
+    assert _status(ca, url, path, {"Authorization": f"Bearer {token}"})[0] == 200
 
 
-def test_plain_http_and_tls_1_1_are_refused(host, ca):
+def test_plain_http_and_tls_1_1_are_refused(host, ca, v):
     redirect = host.run("python3 -c \"import http.client as h; c = h.HTTPConnection('127.0.0.1', 80); "
                         "c.request('GET', '/x'); r = c.getresponse(); print(r.status, r.getheader('Location'))\"")
-    assert redirect.stdout.strip() == "301 https://localhost:8443/x"
+    assert redirect.stdout.strip() == f"301 https://localhost:{v['mlflow_https_port']}/x"
 
     def handshake(version):
-        return subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:8443", "-servername", "localhost",
+        return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{v['mlflow_https_port']}", "-servername", "localhost",
                                f"-{version}", "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", ca],
-                              input="", capture_output=True, text=True, timeout=20)
+                              input="", capture_output=True, text=True, timeout=20, check=False)
     assert handshake("tls1_2").returncode == 0, "control: TLS 1.2 is accepted"
     old = handshake("tls1_1")
     assert old.returncode != 0
@@ -100,49 +109,49 @@ def test_plain_http_and_tls_1_1_are_refused(host, ca):
     assert "Cipher is (NONE)" in old.stdout
 
 
-def test_s3_endpoint_refuses_unsigned_and_badly_signed_requests(ca, v):
-    unsigned = boto3.client("s3", endpoint_url=S3_URL, verify=ca, region_name="us-east-1",
+def test_s3_endpoint_refuses_unsigned_and_badly_signed_requests(ca, s3_url, v):
+    unsigned = boto3.client("s3", endpoint_url=s3_url, verify=ca, region_name="us-east-1",
                             config=Config(signature_version=UNSIGNED))
-    forged = boto3.client("s3", endpoint_url=S3_URL, verify=ca, region_name="us-east-1",
+    forged = boto3.client("s3", endpoint_url=s3_url, verify=ca, region_name="us-east-1",
                           aws_access_key_id="mlflow", aws_secret_access_key="not-the-secret")
     for s3 in (unsigned, forged):
         with pytest.raises(ClientError) as denied:
             s3.list_objects_v2(Bucket="mlflow")
         assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-    signed = boto3.client("s3", endpoint_url=S3_URL, verify=ca, region_name="us-east-1",
+    signed = boto3.client("s3", endpoint_url=s3_url, verify=ca, region_name="us-east-1",
                           aws_access_key_id="mlflow", aws_secret_access_key=v["mlflow_s3_secret_key"])
     assert signed.list_objects_v2(Bucket="mlflow", MaxKeys=1)["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_official_client_with_password(client_python, ca, v):
+def test_official_client_with_password(client_python, ca, url, v):
     user = v["nginx_auth_users"][0]
-    summary = _e2e(client_python, ca, {"MLFLOW_TRACKING_USERNAME": user["name"], "MLFLOW_TRACKING_PASSWORD": user["password"]})
+    summary = _e2e(client_python, ca, url, {"MLFLOW_TRACKING_USERNAME": user["name"], "MLFLOW_TRACKING_PASSWORD": user["password"]})
     assert summary["ok"] is True
 
 
-def test_official_client_with_token(client_python, ca, v):
-    summary = _e2e(client_python, ca, {"MLFLOW_TRACKING_TOKEN": v["nginx_auth_tokens"][0]["token"]})
+def test_official_client_with_token(client_python, ca, url, v):
+    summary = _e2e(client_python, ca, url, {"MLFLOW_TRACKING_TOKEN": v["nginx_auth_tokens"][0]["token"]})
     assert summary["ok"] is True
 
 
-def test_gc_removes_a_deleted_runs_artifacts_from_the_bucket(host, ca, v):
+def test_gc_removes_a_deleted_runs_artifacts_from_the_bucket(host, ca, url, s3_url, v):
     token = {"Authorization": f"Bearer {v['nginx_auth_tokens'][0]['token']}", "Content-Type": "application/json"}
     name = f"gc-{uuid.uuid4().hex[:8]}"
-    status, body = _status(ca, "/api/2.0/mlflow/experiments/create", token, "POST", json.dumps({"name": name}).encode())
+    status, body = _status(ca, url, "/api/2.0/mlflow/experiments/create", token, "POST", json.dumps({"name": name}).encode())
     assert status == 200, body
     experiment_id = json.loads(body)["experiment_id"]
-    status, body = _status(ca, "/api/2.0/mlflow/runs/create", token, "POST",
+    status, body = _status(ca, url, "/api/2.0/mlflow/runs/create", token, "POST",
                            json.dumps({"experiment_id": experiment_id, "start_time": int(time.time() * 1000)}).encode())
     run_id = json.loads(body)["run"]["info"]["run_id"]
     upload = f"/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/model.bin"
-    assert _status(ca, upload, {**token, "Content-Type": "application/octet-stream"}, "PUT", os.urandom(4096))[0] == 200
+    assert _status(ca, url, upload, {**token, "Content-Type": "application/octet-stream"}, "PUT", os.urandom(4096))[0] == 200
 
-    s3 = boto3.client("s3", endpoint_url=S3_URL, verify=ca, region_name="us-east-1",
+    s3 = boto3.client("s3", endpoint_url=s3_url, verify=ca, region_name="us-east-1",
                       aws_access_key_id="mlflow", aws_secret_access_key=v["mlflow_s3_secret_key"])
     key = f"artifacts/{experiment_id}/{run_id}/artifacts/model.bin"
     assert s3.head_object(Bucket="mlflow", Key=key)["ContentLength"] == 4096
 
-    assert _status(ca, "/api/2.0/mlflow/runs/delete", token, "POST", json.dumps({"run_id": run_id}).encode())[0] == 200
+    assert _status(ca, url, "/api/2.0/mlflow/runs/delete", token, "POST", json.dumps({"run_id": run_id}).encode())[0] == 200
     time.sleep(2)  # mlflow_gc_older_than is 1s in this scenario
     host.run_test("systemctl start mlflow-gc.service")
     assert s3.list_objects_v2(Bucket="mlflow", Prefix=f"artifacts/{experiment_id}/{run_id}/")["KeyCount"] == 0
