@@ -56,3 +56,12 @@ def _exposed_secrets(options, prefix=""):
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
 def test_secrets_are_no_log(role):
     assert _exposed_secrets(_load(role)[1]) == [], f"{role.name}: secret options without no_log"
+
+
+def test_nginx_falls_back_to_the_mlflow_default_version():
+    """The proxy maps the path prefix by MLflow version; without mlflow_version in the inventory it
+    must assume the version the mlflow role installs."""
+    roles = Path(__file__).parents[2] / "roles"
+    mlflow_version = yaml.safe_load((roles / "mlflow" / "defaults" / "main.yml").read_text())["mlflow_version"]
+    nginx_default = yaml.safe_load((roles / "nginx" / "defaults" / "main.yml").read_text())["nginx_mlflow_version"]
+    assert nginx_default == "{{ mlflow_version | default('%s') }}" % mlflow_version
