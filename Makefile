@@ -10,7 +10,7 @@ CACHE     := $(CURDIR)/.cache
 COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/mlflow
 SANITY    := $(CACHE)/sanity/ansible_collections/mlops/mlflow
-SCENARIOS ?= postgresql seaweedfs mlflow default debian13 auth auth-mlflow2
+SCENARIOS ?= postgresql seaweedfs mlflow default debian13 auth auth-mlflow2 minio
 
 # The collection under test comes first; the collections of the ansible package follow.
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
@@ -61,10 +61,15 @@ images:  ## Build the systemd test-host images (cached)
 docker:  ## Start a Docker engine where none runs (bare CI machines)
 	scripts/start-docker.sh
 
-molecule: venv $(COLL_LINK) images  ## Molecule scenarios: SCENARIOS="postgresql seaweedfs mlflow default debian13 auth auth-mlflow2"
+molecule: venv $(COLL_LINK) images  ## Molecule scenarios (SCENARIOS=...; minio runs only with MINIO_BINARY)
 	@for s in $(SCENARIOS); do \
 	  start=$$(date +%s); \
-	  molecule test -s $$s; \
+	  if [ "$$s" = minio ]; then \
+	    scripts/molecule-minio.sh; \
+	    [ -f "$${MINIO_BINARY:-}" ] || continue; \
+	  else \
+	    molecule test -s $$s; \
+	  fi; \
 	  echo "molecule scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
