@@ -12,7 +12,6 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${E2E_VENV:-$repo_root/.cache/e2e-venv}"
-python="${PYTHON:-python3}"
 
 # Exact pins so reruns resolve the same top-level client. The full mlflow package (not
 # mlflow-skinny) because the pyfunc/sklearn flavors need it; it already brings scikit-learn,
@@ -26,32 +25,7 @@ requirements=(
   "requests==2.34.2"
 )
 
-# The stamp keys the venv on the requirement list and the interpreter's version.
-wanted="$(printf '%s\n' "${requirements[@]}"; "$python" -c 'import sys; print(sys.version.split()[0])')"
-stamp="$venv/.requirements"
-
-current() {
-  [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]
-}
-
-if current; then
-  echo "e2e client venv: cached in $venv" >&2
-  echo "$venv/bin/python"
-  exit 0
-fi
-
-mkdir -p "$(dirname "$venv")"
-# Serialise concurrent builders (molecule verify and make demo may start together).
-exec 9>"$venv.lock"
-flock 9
-if ! current; then
-  echo "e2e client venv: creating $venv" >&2
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}" >&2
-  # Fail here, not in the middle of a verify step, if an import is broken.
-  "$venv/bin/python" -c 'import boto3, mlflow, mlflow.sklearn, requests, sklearn' >&2
-  # Written last: an interrupted build has no stamp and is redone next time.
-  printf '%s' "$wanted" >"$stamp"
-fi
+# shellcheck source=scripts/lib/cached-venv.sh
+source "$repo_root/scripts/lib/cached-venv.sh"
+cached_venv "$venv" "import boto3, mlflow, mlflow.sklearn, requests, sklearn" "${requirements[@]}"
 echo "$venv/bin/python"

@@ -13,7 +13,8 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 versions="${MLFLOW_TEST_VERSIONS:-3.17.2 2.22.5}"
 venvs_dir="${MLFLOW_VENVS_DIR:-$repo_root/.cache/mlflow-venvs}"
-python="${PYTHON:-python3}"
+# shellcheck source=scripts/lib/cached-venv.sh
+source "$repo_root/scripts/lib/cached-venv.sh"
 
 # Requirements for one MLflow version: the auth app needs the [auth] extra (Flask-WTF);
 # MLflow 2.x breaks with SQLAlchemy 2.1 (FallbackAsyncAdaptedQueuePool was removed).
@@ -27,22 +28,9 @@ requirements() {
 }
 
 build_venv() {
-  local version="$1" dir="$venvs_dir/$1"
-  local stamp="$dir/.requirements" wanted
-  wanted="$(requirements "$version")"
-  if [[ -x "$dir/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] &&
-    "$dir/bin/python" -c 'import sys' 2>/dev/null; then
-    echo "mlflow $version: cached in $dir"
-    return 0
-  fi
-  echo "mlflow $version: creating $dir"
-  rm -rf "$dir"
-  "$python" -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-  mapfile -t reqs <<<"$wanted"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "${reqs[@]}"
-  "$dir/bin/mlflow" --version
-  printf '%s' "$wanted" >"$stamp"
+  local version="$1" reqs
+  mapfile -t reqs < <(requirements "$version")
+  cached_venv "$venvs_dir/$version" "import mlflow, mlflow.server.auth" "${reqs[@]}"
 }
 
 mkdir -p "$venvs_dir"
