@@ -1,8 +1,13 @@
 """MLflow's own auth app under /mlflow, as clients see it through the proxy, plus the files behind it."""
 
+import base64
 import json
 import os
+import ssl
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -144,3 +149,43 @@ def test_proxy_does_not_authenticate(host):
     config = host.file("/etc/nginx/conf.d/mlflow.conf").content_string
     assert "auth_basic $mlflow_auth_realm" not in config
     assert "location /mlflow/ {" in config
+
+
+def _admin_call(ca, url, v, method, path, body=None, content_type="application/json"):
+    token = base64.b64encode(f"admin:{v['mlflow_auth_admin_password']}".encode()).decode()
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Authorization": "Basic " + token, "Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca), timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def _bucket(ca, v):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=f"https://localhost:{v['mlflow_s3_https_port']}", verify=ca, region_name="us-east-1",
+                        aws_access_key_id="mlflow", aws_secret_access_key=v["mlflow_s3_secret_key"])
+
+
+def test_gc_purges_through_the_auth_app(host, ca, url, v):
+    """mlflow-gc.service deletes artifacts through the server, so it must log in as the admin."""
+    status, body = _admin_call(ca, url, v, "POST", "/api/2.0/mlflow/experiments/create", {"name": f"gc-{time.time_ns()}"})
+    assert status == 200, body
+    experiment_id = json.loads(body)["experiment_id"]
+    status, body = _admin_call(ca, url, v, "POST", "/api/2.0/mlflow/runs/create",
+                               {"experiment_id": experiment_id, "start_time": int(time.time() * 1000)})
+    run_id = json.loads(body)["run"]["info"]["run_id"]
+    upload = f"/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/model.bin"
+    assert _admin_call(ca, url, v, "PUT", upload, os.urandom(1024), "application/octet-stream")[0] == 200
+    assert _bucket(ca, v).list_objects_v2(Bucket="mlflow", Prefix=f"artifacts/{experiment_id}/{run_id}/")["KeyCount"] == 1
+    assert _admin_call(ca, url, v, "POST", "/api/2.0/mlflow/runs/delete", {"run_id": run_id})[0] == 200
+    time.sleep(2)  # mlflow_gc_older_than is 1s in this scenario
+    gc = host.run("systemctl start mlflow-gc.service")
+    assert gc.rc == 0, host.run("journalctl -u mlflow-gc.service -n 30 --no-pager").stdout
+    status, body = _admin_call(ca, url, v, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}")
+    assert status == 404 and "RESOURCE_DOES_NOT_EXIST" in body
+    prefix = f"artifacts/{experiment_id}/{run_id}/"
+    assert _bucket(ca, v).list_objects_v2(Bucket="mlflow", Prefix=prefix)["KeyCount"] == 0, "the artifact went with the run"
