@@ -110,6 +110,55 @@ def test_identities_file_is_private(host):
     assert (identities.user, identities.group, identities.mode) == ("root", "seaweedfs", 0o640)
 
 
+# Every gRPC port of the node, as `weed server` opens them: the S3 gateway's follows the S3 bind address.
+GRPC_PORTS = {"master": 19333, "volume": 18080, "filer": 18888, "s3": 18333}
+
+# Opens a gRPC (HTTP/2 over TLS) connection, with or without a client certificate, and reports what
+# the server answered: "settings" (a gRPC server talking), "refused: <reason>", or "closed".
+GRPC_PROBE = """
+import socket, ssl, sys
+address, port = sys.argv[1], int(sys.argv[2])
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+context.set_alpn_protocols(["h2"])
+if len(sys.argv) > 3:
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+try:
+    with context.wrap_socket(socket.create_connection((address, port), timeout=5)) as tls:
+        tls.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        frame = tls.recv(9)
+        print("settings" if len(frame) == 9 and frame[3] == 4 else "closed")
+except (ssl.SSLError, OSError) as exc:
+    print("refused: %s" % exc)
+"""
+
+
+def _grpc_probe(host, address, port, *client_cert):
+    command = "python3 -c %s %s %s" + " %s" * len(client_cert)
+    return host.check_output(command, GRPC_PROBE, address, str(port), *client_cert).strip()
+
+
+def test_grpc_ports_refuse_peers_without_the_node_certificate(host):
+    # The S3 gateway's gRPC port listens on every address, like the S3 port: from another host it
+    # once accepted unauthenticated identity changes (SeaweedS3IamCache/PutIdentity).
+    assert host.socket("tcp://0.0.0.0:%d" % GRPC_PORTS["s3"]).is_listening
+    cert = ("/etc/seaweedfs/grpc-tls/node.crt", "/etc/seaweedfs/grpc-tls/node.key")
+    for name, port in GRPC_PORTS.items():
+        address = "127.0.0.1" if name != "s3" else host.check_output("hostname -I").split()[0]
+        refused = _grpc_probe(host, address, port)
+        assert refused.startswith("refused") and "CERTIFICATE_REQUIRED" in refused.upper(), (name, refused)
+        # The same probe with the node's certificate reaches a gRPC server: the refusal above is TLS.
+        assert _grpc_probe(host, address, port, *cert) == "settings", name
+
+
+def test_grpc_keys_are_private(host):
+    for name, mode in (("ca.key", 0o600), ("node.key", 0o640)):
+        key = host.file("/etc/seaweedfs/grpc-tls/" + name)
+        assert key.mode == mode and key.user == "root", name
+    assert host.file("/etc/seaweedfs/security.toml").mode == 0o640
+
+
 def test_installed_build_is_the_pinned_one(host):
     assert " 4.48 " in host.check_output("/opt/seaweedfs/bin/weed version")
 
