@@ -108,7 +108,7 @@ def gateway(venv, tmp_path_factory):
 def _role_policy(bucket):
     """The MLflow user's policy exactly as roles/minio/vars/main.yml writes it."""
     state = yaml.safe_load((REPO / "roles" / "minio" / "vars" / "main.yml").read_text())["__minio_admin_state"]
-    return json.loads(json.dumps(state["policy"]).replace("{{ minio_bucket }}", bucket))
+    return json.loads(json.dumps(state["policy"]).replace("{{ mlflow_s3_bucket }}", bucket))
 
 
 def _state(gateway, secret=MLFLOW_SECRET):

@@ -1,5 +1,6 @@
 """Every role's argument spec matches its defaults, and every option is fully declared."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,14 @@ def test_secrets_are_no_log(role):
     assert _exposed_secrets(_load(role)[1]) == [], f"{role.name}: secret options without no_log"
 
 
-def test_nginx_falls_back_to_the_mlflow_default_version():
-    """The proxy maps the path prefix by MLflow version; without mlflow_version in the inventory it
-    must assume the version the mlflow role installs."""
+def test_no_role_restates_a_stack_wide_default():
+    """Stack-wide inputs have their default in the common role only; other roles read them as they are."""
     roles = Path(__file__).parents[2] / "roles"
-    mlflow_version = yaml.safe_load((roles / "mlflow" / "defaults" / "main.yml").read_text())["mlflow_version"]
-    nginx_default = yaml.safe_load((roles / "nginx" / "defaults" / "main.yml").read_text())["nginx_mlflow_version"]
-    assert nginx_default == "{{ mlflow_version | default('%s') }}" % mlflow_version
+    contract = yaml.safe_load((roles / "common" / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    pattern = re.compile(r"\b(%s)\s*\|\s*default\(" % "|".join(contract))
+    restated = [f"{path.relative_to(roles)}: {line.strip()}" for path in roles.rglob("*") if path.suffix in (".yml", ".j2")
+                for line in path.read_text().splitlines() if pattern.search(line)]
+    assert restated == []
+    for role in ROLES:
+        if role.name != "common":
+            assert set(_load(role)[0]).isdisjoint(contract), f"{role.name} redefines a stack-wide input"

@@ -35,6 +35,9 @@ class RoleRenderer(object):
     def __init__(self, role):
         self.role = REPO / "roles" / role
         self.variables = {}
+        # The stack contract's defaults first (the common role is a dependency of every role).
+        common = yaml.safe_load((REPO / "roles" / "common" / "defaults" / "main.yml").read_text())
+        self.variables.update(_trusted({k: v for k, v in common.items() if "__mlflow_stack" not in str(v)}))
         for name in ("defaults", "vars"):
             self.variables.update(_trusted(yaml.safe_load((self.role / name / "main.yml").read_text())))
 
