@@ -109,7 +109,11 @@ def _other(stack, host, role, name):
     variables = stack.variables(host)
     if name in variables:
         return variables[name]
-    return role_default(role, name)
+    default = role_default(role, name)
+    # The one templated default read across hosts: a name that defaults to the host's own.
+    if default == "{{ inventory_hostname }}":
+        return host
+    return default
 
 
 class _Stack(object):
@@ -240,8 +244,6 @@ class _Stack(object):
             public_names=self.public_names(),
             tracking_networks=self.tracking_networks(),
         )
-        if values["s3_upstream_server_name"] == "{{ inventory_hostname }}":
-            values["s3_upstream_server_name"] = self.s3_host()
         return values
 
 
