@@ -27,10 +27,9 @@ def _load(role, entry_point="main"):
     return defaults or {}, spec["argument_specs"][entry_point]["options"]
 
 
-def test_every_role_but_common_has_a_main_entry_point():
-    # common's main entry point (the stack contract) is added separately.
+def test_every_role_has_a_main_entry_point():
     mains = {role.name for role, name in ENTRY_POINTS if name == "main"}
-    assert {r.name for r in ROLES} - {"common"} <= mains
+    assert {r.name for r in ROLES} <= mains
 
 
 @pytest.mark.parametrize("role,entry_point", ENTRY_POINTS, ids=lambda p: getattr(p, "name", p))
