@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = Path(__file__).parent / "files" / "certificate-flow.yml"
 PLAYBOOK_BIN = shutil.which("ansible-playbook")
 
