@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: auth_database
 short_description: Prepare the database of MLflow's basic-auth app and its admin user
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates or upgrades the schema of the auth app's database to the installed MLflow's head, creates
     the admin user named in the auth app's ini file, and sets the admin flag and the configured

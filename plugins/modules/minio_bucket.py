@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: minio_bucket
 short_description: Make MLflow's bucket, a policy confined to it and its user on a local MinIO server
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Creates the bucket, a canned policy, and a user with its secret key and exactly that policy, on
     the MinIO server of this host, through MinIO's admin API. Optionally writes a Prometheus bearer

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: minio_ready
 short_description: Wait until the local MinIO server is ready
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Waits until C(GET /minio/health/ready) of the MinIO server of this host answers 200. A pool
     answers so only once enough of its nodes are up.

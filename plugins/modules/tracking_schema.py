@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: tracking_schema
 short_description: Inspect the schema of MLflow's tracking database, and create or upgrade it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the schema revision of the tracking database, the newest revision the installed MLflow
     knows (its head), whether it knows the stored one at all (a newer MLflow may have upgraded the
