@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -90,9 +89,16 @@ def sandbox():
 
 
 @pytest.fixture(scope="session")
+def env_file():
+    """The collection's environment file parser, which the minio and mlflow modules read these files with."""
+    from ansible_collections.mlops.mlflow.plugins.module_utils import env_file as module
+
+    return module
+
+
+@pytest.fixture(scope="session")
 def minio_admin():
-    """roles/minio/files/minio-admin.py as a module (it needs the minio package only for API calls)."""
-    spec = importlib.util.spec_from_file_location("minio_admin", REPO / "roles" / "minio" / "files" / "minio-admin.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The MinIO admin logic of the minio_bucket and minio_ready modules (minio is needed only for API calls)."""
+    from ansible_collections.mlops.mlflow.plugins.module_utils import minio_admin as module
+
     return module

@@ -5,7 +5,7 @@
 """The minio role's environment file and systemd unit for one drive, several drives and a multi-node pool.
 
 The templates are rendered with the role's defaults and vars and the collection's filters, as the
-template module renders them, then read back with the parser of roles/minio/files/minio-admin.py and
+template module renders them, then read back with the collection's environment file parser (plugins/module_utils) and
 checked with the controller's systemd-analyze.
 """
 
@@ -15,8 +15,12 @@ import re
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
 
 SECRETS = {
     # Quotes, backslashes and a dollar sign must survive the environment file unchanged.
@@ -150,13 +154,20 @@ def test_systemd_analyze_verify_catches_a_broken_sandbox(minio_role, minio_admin
     assert "Unknown key" in result.stderr
 
 
-def test_admin_state_confines_the_mlflow_user_to_its_bucket(minio_role):
-    state = minio_role.value("__minio_admin_state", **dict(SECRETS, mlflow_s3_bucket="artifacts"))
-    assert state["bucket"] == "artifacts"
-    assert state["user"] == {"access_key": "mlflow", "secret_key": SECRETS["mlflow_s3_secret_key"]}
-    statements = state["policy"]["Statement"]
+def test_bucket_policy_confines_the_mlflow_user_to_its_bucket(minio_role):
+    policy = minio_role.value("__minio_bucket_policy", **dict(SECRETS, mlflow_s3_bucket="artifacts"))
+    statements = policy["Statement"]
     assert {r for s in statements for r in s["Resource"]} == {"arn:aws:s3:::artifacts", "arn:aws:s3:::artifacts/*"}
     actions = {a for s in statements for a in s["Action"]}
     assert all(s["Effect"] == "Allow" for s in statements)
     assert actions == {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation", "s3:GetObject",
                        "s3:PutObject", "s3:DeleteObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}
+
+
+def test_bucket_task_gives_the_module_the_mlflow_user_and_its_secret():
+    task = yaml.safe_load((REPO / "roles" / "minio" / "tasks" / "bucket.yml").read_text())[0]
+    args = task["mlops.mlflow.minio_bucket"]
+    assert args["bucket"] == "{{ mlflow_s3_bucket }}"
+    assert args["policy"] == "{{ __minio_bucket_policy }}"
+    assert (args["access_key"], args["secret_key"]) == ("{{ mlflow_s3_access_key }}", "{{ mlflow_s3_secret_key }}")
+    assert task["vars"]["ansible_python_interpreter"] == "{{ __minio_admin_python }}"
