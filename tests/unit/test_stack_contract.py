@@ -60,14 +60,14 @@ def test_version_and_prefix_set_for_the_tracking_group_reach_the_proxy(tmp_path)
 
 def test_a_stack_wide_input_that_differs_between_hosts_is_refused(tmp_path):
     extra_inventory = _group_vars(tmp_path, mlflow_tracking={"mlflow_version": "3.17.2"}, mlflow_proxy={"mlflow_version": "3.16.1"})
-    result, _ = _render(tmp_path, {}, ("inventory.yml", extra_inventory))
+    result = _render(tmp_path, {}, ("inventory.yml", extra_inventory))[0]
     assert result.returncode != 0
     assert "mlflow_version is stack-wide but differs between hosts" in result.stdout
     assert "set it once, in group_vars/all" in result.stdout
 
 
 def test_an_unknown_mlflow_version_is_refused(tmp_path):
-    result, _ = _render(tmp_path, {"mlflow_version": "3.99.0"})
+    result = _render(tmp_path, {"mlflow_version": "3.99.0"})[0]
     assert result.returncode != 0
     assert "mlflow_version '3.99.0' is not a release this collection knows" in result.stdout
 
