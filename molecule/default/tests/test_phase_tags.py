@@ -32,7 +32,8 @@ TAGS = _phase_tags()
 
 def _run(tag):
     # The scenario's own configuration and inventory, as `molecule converge` uses them.
-    env = dict(os.environ, ANSIBLE_CONFIG=str(EPHEMERAL / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    # Molecule exports ANSIBLE_FORCE_COLOR for its own runs; the recap is read below.
+    env = dict(os.environ, ANSIBLE_CONFIG=str(EPHEMERAL / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), str(PROJECT / "playbooks" / "site.yml"), "--tags", tag],
                           capture_output=True, text=True, env=env, check=False)
 
@@ -48,7 +49,7 @@ def runs():
 def test_phase_runs_alone_and_changes_nothing(runs, tag):
     result = runs[tag]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    recap = re.findall(r"ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", result.stdout)
+    recap = re.findall(r"ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", re.sub(r"\x1b\[[0-9;]*m", "", result.stdout))
     assert recap and set(recap) == {"0"}, result.stdout[-3000:]
 
 
