@@ -124,6 +124,7 @@ class _Stack(object):
         self.errors = []
         self.values = {}
         self.derived = []
+        self.inventory_set = []
         members = [host]
         for group in GROUPS:
             for member in groups.get(group) or []:
@@ -162,6 +163,7 @@ class _Stack(object):
                     "%s is stack-wide but differs between hosts (%s): set it once, in group_vars/all." % (name, where))
             if found:
                 self.values[name] = list(found.values())[0][0]
+                self.inventory_set.append(name)
             else:
                 self.values[name] = option.get("default")
                 if name in DERIVED:
@@ -228,6 +230,7 @@ class _Stack(object):
         values = dict(self.values)
         values.update(
             derived=self.derived,
+            inventory_set=self.inventory_set,
             errors=self.errors,
             features=features(values["mlflow_version"]),
             known_lines=known_lines_text(),
