@@ -2,7 +2,7 @@
 # Copyright (c) mlops.mlflow contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The parts of plugins/module_utils/minio_admin.py that need no server (the rest: tests/integration/test_minio_admin.py)."""
+"""The parts of roles/minio/files/minio-admin.py that need no server (the rest: tests/integration/test_minio_admin.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ import time
 
 import pytest
 
-from ansible_collections.mlops.mlflow.plugins.module_utils import minio_admin
-from ansible_collections.mlops.mlflow.plugins.module_utils.minio_admin import MinioAdminError
-
 SECRET = "root-secret-0123456789"
 
 
@@ -27,7 +24,7 @@ def _claims(token):
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
-def test_prometheus_token_is_an_hs512_jwt_for_the_root_user():
+def test_prometheus_token_is_an_hs512_jwt_for_the_root_user(minio_admin):
     token = minio_admin.prometheus_token("admin", SECRET, 2000000000)
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert header == {"alg": "HS512", "typ": "JWT"}
@@ -35,7 +32,7 @@ def test_prometheus_token_is_an_hs512_jwt_for_the_root_user():
     assert "=" not in token
 
 
-def test_a_token_is_current_only_for_the_same_credentials_and_time():
+def test_a_token_is_current_only_for_the_same_credentials_and_time(minio_admin):
     now = time.time()
     token = minio_admin.prometheus_token("admin", SECRET, now + 365 * 24 * 3600)
     assert minio_admin.token_is_current(token + "\n", "admin", SECRET, now)
@@ -48,7 +45,7 @@ def test_a_token_is_current_only_for_the_same_credentials_and_time():
     assert not minio_admin.token_is_current(forged, "admin", SECRET, now)
 
 
-def test_policies_compare_by_meaning():
+def test_policies_compare_by_meaning(minio_admin):
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": ["arn:aws:s3:::b/*"]},
         {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}]}
@@ -57,8 +54,8 @@ def test_policies_compare_by_meaning():
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}], "Version": "2012-10-17"}
     wider = json.loads(json.dumps(policy))
     wider["Statement"][0]["Resource"] = ["arn:aws:s3:::*"]
-    assert minio_admin.normalized_policy(policy) == minio_admin.normalized_policy(reordered)
-    assert minio_admin.normalized_policy(policy) != minio_admin.normalized_policy(wider)
+    assert minio_admin._normalized_policy(policy) == minio_admin._normalized_policy(reordered)
+    assert minio_admin._normalized_policy(policy) != minio_admin._normalized_policy(wider)
 
 
 @pytest.mark.parametrize("opts, endpoint", [
@@ -67,7 +64,7 @@ def test_policies_compare_by_meaning():
     ("--address [::]:9000 --certs-dir {certs}", "[::1]:9000"),
     ("--address=192.0.2.7:9000 --certs-dir={certs}", "192.0.2.7:9000"),
 ])
-def test_endpoint_and_tls_come_from_the_environment_file(tmp_path, opts, endpoint):
+def test_endpoint_and_tls_come_from_the_environment_file(minio_admin, tmp_path, opts, endpoint):
     certs = tmp_path / "certs"
     certs.mkdir()
     env = tmp_path / "minio.env"
@@ -79,10 +76,10 @@ def test_endpoint_and_tls_come_from_the_environment_file(tmp_path, opts, endpoin
     assert minio_admin.Server(env, "localhost").secure is True
 
 
-def test_a_missing_root_credential_stops_the_helper(tmp_path):
+def test_a_missing_root_credential_stops_the_helper(minio_admin, tmp_path):
     env = tmp_path / "minio.env"
     env.write_text('MINIO_ROOT_USER="admin"\n')
-    with pytest.raises(MinioAdminError) as stop:
+    with pytest.raises(SystemExit) as stop:
         minio_admin.Server(env)
     assert "MINIO_ROOT_PASSWORD" in str(stop.value)
 
@@ -139,57 +136,15 @@ def tls_server(tmp_path):
     server.server_close()
 
 
-def test_ready_verifies_the_certificate_for_the_expected_name(tls_server):
+def test_ready_verifies_the_certificate_for_the_expected_name(minio_admin, tls_server, capsys):
     server = minio_admin.Server(tls_server, "minio.test")
     assert server.secure is True
-    assert 0 <= minio_admin.wait_ready(server, 5) < 5
+    minio_admin.ready(server, 5)
+    assert json.loads(capsys.readouterr().out)["ready"] is True
 
 
-def test_ready_refuses_a_certificate_for_another_name(tls_server):
-    with pytest.raises(MinioAdminError) as stop:
-        minio_admin.wait_ready(minio_admin.Server(tls_server, "other.test"), 2)
+def test_ready_refuses_a_certificate_for_another_name(minio_admin, tls_server):
+    with pytest.raises(SystemExit) as stop:
+        minio_admin.ready(minio_admin.Server(tls_server, "other.test"), 2)
     assert "was not ready" in str(stop.value)
     assert "certificate" in str(stop.value).lower() or "hostname" in str(stop.value).lower()
-
-
-POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}]}
-IN_PLACE = {"bucket_exists": True, "policy": POLICY,
-            "user": {"status": "enabled", "policies": ["p"], "secret_key": "accepted"}, "prometheus_token": "current"}
-
-
-def _with(**changes):
-    state = json.loads(json.dumps(IN_PLACE))
-    for key, value in changes.items():
-        if key.startswith("user_"):
-            state["user"][key[5:]] = value
-        else:
-            state[key] = value
-    return state
-
-
-@pytest.mark.parametrize("state, changes", [
-    (IN_PLACE, []),
-    ({"bucket_exists": False, "policy": None, "user": None, "prometheus_token": "absent"},
-     ["bucket created", "policy created", "user created", "user policy set", "prometheus token written"]),
-    (_with(policy={"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}), ["policy updated"]),
-    (_with(user_status="disabled"), ["user enabled"]),
-    (_with(user_secret_key="rejected"), ["user secret key updated"]),
-    (_with(user_policies=["p", "readwrite"]), ["user policy set"]),
-    (_with(user_policies=[]), ["user policy set"]),
-    (_with(prometheus_token="stale"), ["prometheus token written"]),
-    (_with(prometheus_token="wrong mode"), ["prometheus token written"]),
-])
-def test_plan_lists_the_changes_in_order(state, changes):
-    assert minio_admin.plan(state, "p", POLICY, "/etc/minio/prometheus.token") == changes
-
-
-def test_without_a_token_file_no_token_is_planned():
-    state = _with(prometheus_token="absent")
-    assert minio_admin.plan(state, "p", POLICY, "") == []
-    assert "prometheus_token" not in minio_admin.desired_view(state, "p", POLICY, "")
-
-
-def test_the_diff_never_holds_a_secret():
-    after = minio_admin.desired_view(IN_PLACE, "p", POLICY, "/t")
-    assert after["user"] == {"status": "enabled", "policies": ["p"], "secret_key": "accepted"}
-    assert set(after) == {"bucket_exists", "policy", "user", "prometheus_token"}
