@@ -52,7 +52,7 @@ sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/m
 units: venv $(COLL_LINK)  ## Unit tests (pytest)
 	pytest -q tests/unit
 
-integration: venv $(COLL_LINK)  ## Modules against real MLflow servers on 127.0.0.1 (3.17.2, with and without auth; 2.22.5)
+integration: venv $(COLL_LINK)  ## Modules against real MLflow servers on 127.0.0.1 (3.17.2, with and without auth; 2.22.5); the certificate flow on the controller
 	pytest tests/integration
 
 images:  ## Build the systemd test-host images (cached)

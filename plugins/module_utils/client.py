@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.urls import open_url
+from ansible_collections.mlops.mlflow.plugins.module_utils.versions import FEATURES, parse_version
 
 API_2 = "/api/2.0/mlflow/"
 API_3 = "/api/3.0/mlflow/"
@@ -30,7 +31,7 @@ RETRY_STATUSES = frozenset((429, 502, 503, 504))
 BACKOFF_MAX = 30.0
 
 # MLflow versions from which the unified permission API replaces the per-resource one.
-PERMISSIONS_V3_SINCE = (3, 13)
+PERMISSIONS_V3_SINCE = FEATURES["permissions_v3"]
 
 # Server messages that could carry secrets: SQLAlchemy echoes statements and their parameters
 # (a duplicate user error contains the INSERT with the password hash), and werkzeug hashes.
@@ -59,14 +60,6 @@ def mlflow_argument_spec(**module_options):
     )
     spec.update(module_options)
     return spec
-
-
-def parse_version(text):
-    """Turn '3.17.2' or '3.18.0rc1' into a comparable tuple of ints, (0,) when unparsable."""
-    match = re.match(r"\s*(\d+(?:\.\d+)*)", text or "")
-    if not match:
-        return (0,)
-    return tuple(int(part) for part in match.group(1).split("."))
 
 
 def scrub(text, secrets=()):

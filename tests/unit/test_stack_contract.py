@@ -15,18 +15,61 @@ HERE = Path(__file__).parent / "contract"
 REPO = Path(__file__).parents[2]
 
 
-@pytest.fixture(scope="module", params=["seaweedfs", "minio", "external"])
-def derived(request, tmp_path_factory):
-    output = tmp_path_factory.mktemp("contract") / "derived.json"
-    extra = {"mlflow_s3_store": request.param, "output": str(output)}
-    if request.param == "external":
-        extra["mlflow_s3_endpoint_url"] = "https://s3.eu-west-1.amazonaws.com"
+def _render(tmp_path, extra, inventories=("inventory.yml",)):
+    output = tmp_path / "derived.json"
     collections = REPO / ".cache" / "collections"
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run(["ansible-playbook", "-i", str(HERE / "inventory.yml"), str(HERE / "render.yml"),
-                             "--tags", "contract", "--skip-tags", "always", "-e", json.dumps(extra)], env=env, capture_output=True, text=True, check=False)
+    command = ["ansible-playbook", str(HERE / "render.yml"), "--tags", "contract", "-e", json.dumps(dict(extra, output=str(output)))]
+    for inventory in inventories:
+        command[1:1] = ["-i", str(inventory if os.path.isabs(str(inventory)) else HERE / inventory)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    return result, (json.loads(output.read_text()) if result.returncode == 0 else None)
+
+
+@pytest.fixture(scope="module", params=["seaweedfs", "minio", "external"])
+def derived(request, tmp_path_factory):
+    extra = {"mlflow_s3_store": request.param}
+    if request.param == "external":
+        extra["mlflow_s3_endpoint_url"] = "https://s3.eu-west-1.amazonaws.com"
+    result, hosts = _render(tmp_path_factory.mktemp("contract"), extra)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return request.param, json.loads(output.read_text())
+    return request.param, hosts
+
+
+def _group_vars(tmp_path, **groups):
+    """A second inventory source holding only group_vars, as a user's inventory directory would."""
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text("all:\n  children:\n" + "".join("    %s: {}\n" % group for group in groups))
+    for group, variables in groups.items():
+        (inventory / "group_vars" / (group + ".yml")).write_text(json.dumps(variables))
+    return inventory
+
+
+def test_version_and_prefix_set_for_the_tracking_group_reach_the_proxy(tmp_path):
+    """Set where a multi-host user would put them, nginx routes for the version the tracking nodes run."""
+    extra_inventory = _group_vars(tmp_path, mlflow_tracking={"mlflow_version": "2.22.5", "mlflow_url_path": "/mlflow"})
+    result, hosts = _render(tmp_path, {}, ("inventory.yml", extra_inventory))
+    assert result.returncode == 0, result.stdout[-3000:]
+    for host in ("p1", "t1", "db1"):
+        assert (hosts[host]["mlflow_version"], hosts[host]["mlflow_url_path"]) == ("2.22.5", "/mlflow"), host
+    # 2.22 serves only the UI under the prefix: the proxy maps the API back to the root, as the server expects.
+    assert hosts["t1"]["mlflow_prefix_scope"] == hosts["p1"]["nginx_prefix_scope"] == "ui"
+    assert hosts["p1"]["nginx_api_at_root"] is True
+
+
+def test_a_stack_wide_input_that_differs_between_hosts_is_refused(tmp_path):
+    extra_inventory = _group_vars(tmp_path, mlflow_tracking={"mlflow_version": "3.17.2"}, mlflow_proxy={"mlflow_version": "3.16.1"})
+    result = _render(tmp_path, {}, ("inventory.yml", extra_inventory))[0]
+    assert result.returncode != 0
+    assert "mlflow_version is stack-wide but differs between hosts" in result.stdout
+    assert "set it once, in group_vars/all" in result.stdout
+
+
+def test_an_unknown_mlflow_version_is_refused(tmp_path):
+    result = _render(tmp_path, {"mlflow_version": "3.99.0"})[0]
+    assert result.returncode != 0
+    assert "mlflow_version '3.99.0' is not a release this collection knows" in result.stdout
 
 
 def test_tracking_nodes_reach_the_database_by_its_address(derived):

@@ -155,3 +155,18 @@ def test_gc_removes_a_deleted_runs_artifacts_from_the_bucket(host, ca, url, s3_u
     time.sleep(2)  # mlflow_gc_older_than is 1s in this scenario
     host.run_test("systemctl start mlflow-gc.service")
     assert s3.list_objects_v2(Bucket="mlflow", Prefix=f"artifacts/{experiment_id}/{run_id}/")["KeyCount"] == 0
+
+
+def test_nginx_runs_in_the_collection_sandbox(host):
+    # The distribution's unit with the collection's drop-in: the master keeps only the capabilities it needs.
+    props = host.service("nginx").systemd_properties
+    assert "/etc/systemd/system/nginx.service.d/sandbox.conf" in props["DropInPaths"].split()
+    assert (props["ProtectSystem"], props["NoNewPrivileges"], props["PrivateTmp"]) == ("strict", "yes", "yes")
+    caps = set(host.check_output("systemctl show -p CapabilityBoundingSet --value nginx").split())
+    assert caps == {"cap_chown", "cap_dac_override", "cap_kill", "cap_setgid", "cap_setuid", "cap_net_bind_service"}, caps
+    exposure = host.check_output("systemd-analyze security nginx | tail -1")
+    # 9.6 without the sandbox; 2.7 measured with it.
+    assert float(exposure.split("level for")[1].split(":")[1].split()[0]) <= 3.0, exposure
+    host.run_test("nginx -t")
+    host.run_test("systemctl reload nginx")
+    assert host.service("nginx").is_running

@@ -33,6 +33,9 @@ def test_cluster_unit_is_sandboxed(host, v):
     props = host.service(unit).systemd_properties
     assert (props["User"], props["ProtectSystem"], props["NoNewPrivileges"]) == ("postgres", "strict", "yes")
     assert host.check_output(f"systemctl show -p CapabilityBoundingSet --value {unit}") == ""
+    # The collection's one sandbox, as a drop-in of the cluster's unit; the JIT needs writable code.
+    assert f"/etc/systemd/system/{unit}.service.d/sandbox.conf" in props["DropInPaths"].split()
+    assert props["MemoryDenyWriteExecute"] == "no" and props["RemoveIPC"] == "no"
     exposure = host.check_output(f"systemd-analyze security {unit} | tail -1")
     assert float(exposure.split("level for")[1].split(":")[1].split()[0]) <= 2.0, exposure
 
@@ -94,6 +97,10 @@ def test_tls_matches_the_host_settings(host, v):
         assert result.stdout.strip() == "t"
         key = host.file(f"/etc/postgresql/{VERSIONS[v['inventory_hostname']]}/main/tls/server.key")
         assert key.user == "postgres" and key.mode == 0o600
+        # Signed by the collection CA on the controller, not by itself.
+        crt = f"/etc/postgresql/{VERSIONS[v['inventory_hostname']]}/main/tls/server.crt"
+        issuer = host.check_output(f"openssl x509 -noout -issuer -in {crt}")
+        assert "MLflow platform CA" in issuer, issuer
     else:
         assert result.rc != 0
         assert "does not support SSL" in result.stderr

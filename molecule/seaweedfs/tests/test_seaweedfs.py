@@ -91,6 +91,8 @@ def test_unit_is_running_sandboxed(host):
     assert props["PrivateTmp"] == "yes"
     assert host.check_output("systemctl show -p CapabilityBoundingSet --value seaweedfs") == ""
     assert props["TimeoutStopUSec"] == "1min 30s"
+    assert "/etc/systemd/system/seaweedfs.service.d/sandbox.conf" in props["DropInPaths"].split()
+    assert props["MemoryDenyWriteExecute"] == "yes" and props["ProcSubset"] == "pid"
     exposure = host.check_output("systemd-analyze security seaweedfs | tail -1")
     assert float(exposure.split("level for")[1].split(":")[1].split()[0]) <= 2.0, exposure
 
@@ -152,10 +154,22 @@ def test_grpc_ports_refuse_peers_without_the_node_certificate(host):
         assert _grpc_probe(host, address, port, *cert) == "settings", name
 
 
-def test_grpc_keys_are_private(host):
-    for name, mode in (("ca.key", 0o600), ("node.key", 0o640)):
-        key = host.file("/etc/seaweedfs/grpc-tls/" + name)
-        assert key.mode == mode and key.user == "root", name
+def test_grpc_ports_refuse_other_certificates_of_the_collection_ca(host):
+    # converge.yml issued /root/foreign/foreign.crt from the same CA, with a name that is no store node.
+    foreign = ("/root/foreign/foreign.crt", "/root/foreign/foreign.key")
+    ca = "/etc/seaweedfs/grpc-tls/ca.crt"
+    for path in (foreign[0], "/etc/seaweedfs/grpc-tls/node.crt"):
+        assert host.run(f"openssl verify -CAfile {ca} {path}").rc == 0, path
+    assert "seaweedfs-grpc-" in host.check_output("openssl x509 -noout -subject -in /etc/seaweedfs/grpc-tls/node.crt")
+    for name, port in GRPC_PORTS.items():
+        address = "127.0.0.1" if name != "s3" else host.check_output("hostname -I").split()[0]
+        assert _grpc_probe(host, address, port, *foreign) != "settings", name
+
+
+def test_grpc_keys_are_private_and_the_ca_key_stays_on_the_controller(host):
+    key = host.file("/etc/seaweedfs/grpc-tls/node.key")
+    assert (key.mode, key.user, key.group) == (0o640, "root", "seaweedfs")
+    assert not host.file("/etc/seaweedfs/grpc-tls/ca.key").exists
     assert host.file("/etc/seaweedfs/security.toml").mode == 0o640
 
 

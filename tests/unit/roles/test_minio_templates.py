@@ -5,7 +5,7 @@
 """The minio role's environment file and systemd unit for one drive, several drives and a multi-node pool.
 
 The templates are rendered with the role's defaults and vars and the collection's filters, as the
-template module renders them, then read back with the parser of roles/minio/files/minio-admin.py and
+template module renders them, then read back with the collection's environment file parser (plugins/module_utils) and
 checked with the controller's systemd-analyze.
 """
 
@@ -15,8 +15,12 @@ import re
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
 
 SECRETS = {
     # Quotes, backslashes and a dollar sign must survive the environment file unchanged.
@@ -83,60 +87,87 @@ def _unit_lines(text, key):
     return [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(key + "=")]
 
 
+def _sandbox(minio_role, sandbox, **variables):
+    include = sandbox.include_vars("minio", "configure.yml", "minio.service")
+    return sandbox.render(minio_role, include, **dict(SECRETS, **variables))
+
+
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_unit(minio_role, layout):
+def test_unit(minio_role, sandbox, layout):
     volumes, _expected, paths, distributed = LAYOUTS[layout]
     unit = minio_role.render("minio.service.j2", **dict(SECRETS, minio_volumes=volumes))
     assert _unit_lines(unit, "ExecStart") == ["/opt/minio/bin/minio server $MINIO_OPTS $MINIO_VOLUMES"]
     assert _unit_lines(unit, "EnvironmentFile") == ["/etc/default/minio"]
-    # The home first: MinIO creates ~/.minio at start.
-    assert _unit_lines(unit, "ReadWritePaths") == ["/var/lib/minio"] + [("-" if distributed else "") + p for p in paths]
     assert _unit_lines(unit, "User") == ["minio"]
+    assert _unit_lines(unit, "LimitNOFILE") == ["1048576"]
+    assert _unit_lines(unit, "ProtectSystem") == [], "the sandbox is the collection's drop-in, not in the unit"
+    dropin = _sandbox(minio_role, sandbox, minio_volumes=volumes)
+    assert dropin.startswith("#\n# Ansible managed\n#\n")
+    # The home first: MinIO creates ~/.minio at start.
+    assert _unit_lines(dropin, "ReadWritePaths") == ["/var/lib/minio"] + [("-" if distributed else "") + p for p in paths]
     for key, value in {"ProtectSystem": "strict", "NoNewPrivileges": "yes", "CapabilityBoundingSet": "",
                        "PrivateTmp": "yes", "PrivateDevices": "yes", "ProtectHome": "yes", "PrivateUsers": "no",
-                       "LimitNOFILE": "1048576", "RestrictSUIDSGID": "yes", "MemoryDenyWriteExecute": "yes"}.items():
-        assert _unit_lines(unit, key) == [value], key
-    assert _unit_lines(unit, "SystemCallFilter") == ["@system-service", "~@privileged"]
+                       "RestrictSUIDSGID": "yes", "MemoryDenyWriteExecute": "yes", "SystemCallErrorNumber": "EPERM",
+                       "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX AF_NETLINK", "ProtectProc": "invisible"}.items():
+        assert _unit_lines(dropin, key) == [value], key
+    assert _unit_lines(dropin, "ProcSubset") == [], "MinIO reads /proc/meminfo"
+    assert _unit_lines(dropin, "SystemCallFilter") == ["@system-service", "~@privileged"]
 
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
-@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed on this machine")
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_unit_passes_systemd_analyze_verify(minio_role, minio_admin, tmp_path, layout):
-    """systemd-analyze verify checks that ExecStart's binary is executable, and no MinIO binary exists on
-    this machine: the rendered unit's binary path (/opt/minio/bin/minio) is replaced by /bin/true, and its
-    EnvironmentFile by the rendered environment file, before the check. Everything else is verified as
-    rendered; warnings such as unknown keys count as failures."""
-    volumes = LAYOUTS[layout][0]
-    env_path, _env_values = _env(minio_role, minio_admin, tmp_path, minio_volumes=volumes)
+def _write_unit(minio_role, sandbox, tmp_path, env_path, volumes, dropin_edit=None):
     unit = minio_role.render("minio.service.j2", **dict(SECRETS, minio_volumes=volumes))
     assert unit.count("/opt/minio/bin/minio") == 2  # AssertFileIsExecutable and ExecStart
     unit = unit.replace("/opt/minio/bin/minio", "/bin/true").replace("/etc/default/minio", str(env_path))
     path = tmp_path / "minio.service"
     path.write_text(unit)
+    dropin = _sandbox(minio_role, sandbox, minio_volumes=volumes)
+    (tmp_path / "minio.service.d").mkdir()
+    (tmp_path / "minio.service.d" / "sandbox.conf").write_text(dropin_edit(dropin) if dropin_edit else dropin)
+    return path
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed on this machine")
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_unit_passes_systemd_analyze_verify(minio_role, minio_admin, sandbox, tmp_path, layout):
+    """systemd-analyze verify checks that ExecStart's binary is executable, and no MinIO binary exists on
+    this machine: the rendered unit's binary path (/opt/minio/bin/minio) is replaced by /bin/true, and its
+    EnvironmentFile by the rendered environment file, before the check. The sandbox drop-in is read from
+    the unit's drop-in directory, as on a host. Warnings such as unknown keys count as failures."""
+    volumes = LAYOUTS[layout][0]
+    env_path, _env_values = _env(minio_role, minio_admin, tmp_path, minio_volumes=volumes)
+    path = _write_unit(minio_role, sandbox, tmp_path, env_path, volumes)
     result = subprocess.run([SYSTEMD_ANALYZE, "verify", "--man=no", str(path)], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stderr.strip()) == (0, "")
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed on this machine")
-def test_systemd_analyze_verify_catches_a_broken_unit(minio_role, tmp_path):
-    """Control for the test above: the same check fails on a unit with a misspelt directive."""
-    unit = minio_role.render("minio.service.j2", **SECRETS).replace("/opt/minio/bin/minio", "/bin/true")
-    path = tmp_path / "minio.service"
-    path.write_text(re.sub(r"^ProtectSystem=", "ProtectSistem=", unit, flags=re.M))
+def test_systemd_analyze_verify_catches_a_broken_sandbox(minio_role, minio_admin, sandbox, tmp_path):
+    """Control for the test above: the same check fails on a drop-in with a misspelt directive, which
+    shows that verify reads the drop-in."""
+    env_path, _env_values = _env(minio_role, minio_admin, tmp_path)
+    path = _write_unit(minio_role, sandbox, tmp_path, env_path, LAYOUTS["one-drive"][0],
+                       lambda text: re.sub(r"^ProtectSystem=", "ProtectSistem=", text, flags=re.M))
     result = subprocess.run([SYSTEMD_ANALYZE, "verify", "--man=no", str(path)], capture_output=True, text=True, check=False)
     assert "Unknown key" in result.stderr
 
 
-def test_admin_state_confines_the_mlflow_user_to_its_bucket(minio_role):
-    state = minio_role.value("__minio_admin_state", **dict(SECRETS, mlflow_s3_bucket="artifacts"))
-    assert state["bucket"] == "artifacts"
-    assert state["user"] == {"access_key": "mlflow", "secret_key": SECRETS["mlflow_s3_secret_key"]}
-    statements = state["policy"]["Statement"]
+def test_bucket_policy_confines_the_mlflow_user_to_its_bucket(minio_role):
+    policy = minio_role.value("__minio_bucket_policy", **dict(SECRETS, mlflow_s3_bucket="artifacts"))
+    statements = policy["Statement"]
     assert {r for s in statements for r in s["Resource"]} == {"arn:aws:s3:::artifacts", "arn:aws:s3:::artifacts/*"}
     actions = {a for s in statements for a in s["Action"]}
     assert all(s["Effect"] == "Allow" for s in statements)
     assert actions == {"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation", "s3:GetObject",
                        "s3:PutObject", "s3:DeleteObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}
+
+
+def test_bucket_task_gives_the_module_the_mlflow_user_and_its_secret():
+    task = yaml.safe_load((REPO / "roles" / "minio" / "tasks" / "bucket.yml").read_text())[0]
+    args = task["mlops.mlflow.minio_bucket"]
+    assert args["bucket"] == "{{ mlflow_s3_bucket }}"
+    assert args["policy"] == "{{ __minio_bucket_policy }}"
+    assert (args["access_key"], args["secret_key"]) == ("{{ mlflow_s3_access_key }}", "{{ mlflow_s3_secret_key }}")
+    assert task["vars"]["ansible_python_interpreter"] == "{{ __minio_admin_python }}"

@@ -1,0 +1,294 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) mlops.mlflow contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: stack
+short_description: The stack contract of one host, resolved across the whole inventory
+version_added: 0.3.0
+author:
+  - mlops.mlflow developers (@mlops)
+description:
+  - Resolves every stack-wide input (the options of the C(mlops.mlflow.common) role) to one value for the
+    whole stack, wherever in the inventory the user set it (all, a group, a host), and derives the facts
+    that need other hosts (database address, S3 server and endpoint, proxy upstreams, public names,
+    the networks PostgreSQL admits).
+  - A stack-wide input set to different values on different hosts is reported in C(errors) instead.
+  - Values of other roles' variables on other hosts (for example the S3 port of the store host) fall
+    back to that role's C(defaults/main.yml), so every default is written once.
+options:
+  _input:
+    description: The C(hostvars) of the play.
+    type: dict
+    required: true
+  groups:
+    description: The C(groups) of the play.
+    type: dict
+    required: true
+  host:
+    description: Inventory name of the host asking, usually C(inventory_hostname).
+    type: string
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Resolve the stack contract for this host
+  ansible.builtin.set_fact:
+    __mlflow_stack: "{{ hostvars | mlops.mlflow.stack(groups, inventory_hostname) }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - Every stack-wide input by name (C(mlflow_version), C(mlflow_db_host), ...), resolved for this host.
+    - C(derived), the names of inputs nobody set that were derived here.
+    - C(errors), one message per conflicting or unusable input.
+    - C(features), the feature flags of the resolved C(mlflow_version) (see P(mlops.mlflow.mlflow_features#filter)).
+    - Cross-host facts, C(db_address), C(s3_server), C(s3_server_ca), C(s3_via_proxy), C(s3_upstream),
+      C(s3_upstream_tls), C(s3_upstream_ca), C(s3_upstream_server_name), C(upstreams), C(public_names),
+      C(tracking_networks).
+  type: dict
+"""
+
+import os
+
+import yaml
+
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.mlops.mlflow.plugins.filter.host_address import host_address
+from ansible_collections.mlops.mlflow.plugins.module_utils.versions import TESTED, features, known_lines_text
+
+ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
+GROUPS = ("mlflow_db", "mlflow_s3", "mlflow_tracking", "mlflow_proxy")
+_cache = {}
+
+
+def _load(relative):
+    if relative not in _cache:
+        with open(os.path.join(ROLES, relative)) as handle:
+            _cache[relative] = yaml.safe_load(handle) or {}
+    return _cache[relative]
+
+
+def contract():
+    """The stack-wide inputs: name -> option of the common role's argument spec."""
+    return _load("common/meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def role_default(role, name):
+    return _load(role + "/defaults/main.yml").get(name)
+
+
+def _normalize(value, kind):
+    if value is None:
+        return value
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return boolean(value)
+    if kind == "str":
+        return str(value)
+    return value
+
+
+def _host_value(variables, name):
+    """What the inventory sets for a host, ignoring what an earlier resolution derived for it."""
+    if name not in variables:
+        return False, None
+    resolved = variables.get("__mlflow_stack") or {}
+    if name in (resolved.get("derived") or ()):
+        return False, None
+    return True, variables[name]
+
+
+def _other(stack, host, role, name):
+    """A role variable on another host: its inventory value, else the role's default."""
+    variables = stack.variables(host)
+    if name in variables:
+        return variables[name]
+    default = role_default(role, name)
+    # The one templated default read across hosts: a name that defaults to the host's own.
+    if default == "{{ inventory_hostname }}":
+        return host
+    return default
+
+
+class _Stack(object):
+    def __init__(self, hostvars, groups, host):
+        self.hostvars = hostvars
+        self.groups = groups
+        self.host = host
+        self.errors = []
+        self.values = {}
+        self.derived = []
+        self.inventory_set = []
+        members = [host]
+        for group in GROUPS:
+            for member in groups.get(group) or []:
+                if member not in members:
+                    members.append(member)
+        self.members = members
+        self._variables = {}
+
+    def variables(self, host):
+        # Each hostvars lookup assembles every variable of the host: once per host is enough.
+        if host not in self._variables:
+            self._variables[host] = self.hostvars[host] if host in self.hostvars else {}
+        return self._variables[host]
+
+    def group(self, name):
+        return list(self.groups.get(name) or [])
+
+    def address(self, other):
+        return host_address(other, self.hostvars, self.host)
+
+    def resolve(self):
+        for name, option in contract().items():
+            found = {}
+            for member in self.members:
+                is_set, value = _host_value(self.variables(member), name)
+                if is_set:
+                    try:
+                        value = _normalize(value, option.get("type"))
+                    except (TypeError, ValueError):
+                        self.errors.append("%s on %s is %r, which is not of type %s." % (name, member, value, option.get("type")))
+                        continue
+                    found.setdefault(repr(value), (value, []))[1].append(member)
+            if len(found) > 1:
+                where = "; ".join("%s on %s" % (key, ", ".join(hosts)) for key, (value, hosts) in found.items())
+                self.errors.append(
+                    "%s is stack-wide but differs between hosts (%s): set it once, in group_vars/all." % (name, where))
+            if found:
+                self.values[name] = list(found.values())[0][0]
+                self.inventory_set.append(name)
+            else:
+                self.values[name] = option.get("default")
+                if name in DERIVED:
+                    self.derived.append(name)
+        for name in DERIVED:
+            if name in self.derived:
+                self.values[name] = DERIVED[name](self)
+        return self
+
+    # --- Cross-host facts -----------------------------------------------------------------------
+    def s3_host(self):
+        hosts = self.group("mlflow_s3")
+        return hosts[0] if hosts and self.values["mlflow_s3_store"] != "external" else ""
+
+    def s3_server(self):
+        """URL of the store server as this host reaches it directly."""
+        s3_host = self.s3_host()
+        if not s3_host:
+            return ""
+        if self.values["mlflow_s3_store"] == "minio":
+            scheme = "https" if boolean(_other(self, s3_host, "minio", "minio_tls_enabled")) else "http"
+            return "%s://%s:%s" % (scheme, self.address(s3_host), _other(self, s3_host, "minio", "minio_api_port"))
+        return "http://%s:%s" % (self.address(s3_host), _other(self, s3_host, "seaweedfs", "seaweedfs_s3_port"))
+
+    def s3_server_ca(self):
+        """Controller path of the CA that signed MinIO's own certificate, for a direct TLS connection."""
+        s3_host = self.s3_host()
+        if not s3_host or not self.s3_server().startswith("https://"):
+            return ""
+        ca_dir = _other(self, s3_host, "minio", "minio_tls_ca_dir") or ""
+        return ca_dir + "/ca.crt" if ca_dir else ""
+
+    def s3_via_proxy(self):
+        return (self.values["mlflow_s3_store"] != "external" and bool(self.group("mlflow_proxy"))
+                and int(self.values["mlflow_s3_https_port"]) > 0)
+
+    def s3_upstream(self):
+        """host:port of the store behind the proxy."""
+        server = self.s3_server()
+        return server.split("://", 1)[1] if server else ""
+
+    def public_names(self):
+        names = [self.values["mlflow_server_name"]]
+        for proxy in self.group("mlflow_proxy"):
+            for alias in _other(self, proxy, "nginx", "nginx_server_aliases") or []:
+                if alias not in names:
+                    names.append(alias)
+        return names
+
+    def upstreams(self):
+        nodes = self.group("mlflow_tracking") or [self.host]
+        return ["%s:%s" % (self.address(node), _other(self, node, "mlflow", "mlflow_port")) for node in nodes]
+
+    def tracking_networks(self):
+        networks = []
+        for node in self.group("mlflow_tracking"):
+            address = host_address(node, self.hostvars)
+            suffix = "/32" if all(part.isdigit() for part in address.split(".")) else ("/128" if ":" in address else "")
+            if address + suffix not in networks:
+                networks.append(address + suffix)
+        return networks
+
+    def result(self):
+        values = dict(self.values)
+        values.update(
+            derived=self.derived,
+            inventory_set=self.inventory_set,
+            errors=self.errors,
+            features=features(values["mlflow_version"]),
+            known_lines=known_lines_text(),
+            tested=list(TESTED),
+            db_address=_db_address(self),
+            s3_server=self.s3_server(),
+            s3_server_ca=self.s3_server_ca(),
+            s3_via_proxy=self.s3_via_proxy(),
+            s3_upstream=self.s3_upstream(),
+            s3_upstream_tls=self.s3_server().startswith("https://"),
+            s3_upstream_server_name=(_other(self, self.s3_host(), "minio", "minio_tls_server_name")
+                                     if self.s3_server().startswith("https://") else ""),
+            upstreams=self.upstreams(),
+            public_names=self.public_names(),
+            tracking_networks=self.tracking_networks(),
+        )
+        return values
+
+
+def _db_address(stack):
+    hosts = stack.group("mlflow_db") or [stack.host]
+    return stack.address(hosts[0])
+
+
+def _s3_endpoint(stack):
+    if stack.s3_via_proxy():
+        return "https://%s:%s" % (stack.values["mlflow_server_name"], stack.values["mlflow_s3_https_port"])
+    return stack.s3_server()
+
+
+def _s3_ca_file(stack):
+    if stack.s3_via_proxy():
+        return stack.values["mlflow_tls_ca_dir"] + "/ca.crt"
+    return stack.s3_server_ca()
+
+
+def _tls_ca_dir(stack):
+    variables = stack.variables(stack.host)
+    base = variables.get("inventory_dir") or variables.get("playbook_dir") or "."
+    return base + "/mlflow-ca"
+
+
+# Inputs whose default depends on the inventory, derived here when nobody set them, in this order.
+DERIVED = {
+    "mlflow_server_name": lambda stack: (stack.group("mlflow_proxy") or [stack.host])[0],
+    "mlflow_db_host": _db_address,
+    "mlflow_tls_ca_dir": _tls_ca_dir,
+    "mlflow_s3_endpoint_url": _s3_endpoint,
+    "mlflow_s3_ca_file": _s3_ca_file,
+}
+
+
+def stack(hostvars, groups, host):
+    return _Stack(hostvars, groups, host).resolve().result()
+
+
+class FilterModule(object):
+    """mlops.mlflow.stack"""
+
+    def filters(self):
+        return {"stack": stack}
