@@ -22,7 +22,8 @@ export PATH := $(BIN):$(PATH)
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-test: lint sanity units integration molecule  ## Run every test layer
+test: venv $(COLL_LINK) images  ## Run every test layer and scenario; ends with a report table
+	scripts/run-tests.sh lint sanity units integration $(addprefix molecule/,$(SCENARIOS))
 
 venv: $(VENV)/.installed  ## Create the controller venv (requirements-dev.txt)
 $(VENV)/.installed: requirements-dev.txt
@@ -62,16 +63,7 @@ docker:  ## Start a Docker engine where none runs (bare CI machines)
 	scripts/start-docker.sh
 
 molecule: venv $(COLL_LINK) images  ## Molecule scenarios (SCENARIOS=...; minio runs only with MINIO_BINARY)
-	@for s in $(SCENARIOS); do \
-	  start=$$(date +%s); \
-	  if [ "$$s" = minio ]; then \
-	    scripts/molecule-minio.sh; \
-	    [ -f "$${MINIO_BINARY:-}" ] || continue; \
-	  else \
-	    molecule test -s $$s; \
-	  fi; \
-	  echo "molecule scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
-	done
+	scripts/run-tests.sh $(addprefix molecule/,$(SCENARIOS))
 
 demo: venv $(COLL_LINK)  ## The whole stack in a local container on https://localhost:8443, with a smoke test
 	scripts/demo.sh
