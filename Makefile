@@ -10,7 +10,7 @@ CACHE     := $(CURDIR)/.cache
 COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/mlflow
 SANITY    := $(CACHE)/sanity/ansible_collections/mlops/mlflow
-SCENARIOS ?= postgresql seaweedfs mlflow default debian13 auth auth-mlflow2 minio
+SCENARIOS ?= postgresql seaweedfs mlflow default external auth auth-mlflow2 minio
 
 # The collection under test comes first; the collections of the ansible package follow.
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)

@@ -10,7 +10,7 @@
 # Each step's output goes to the terminal and to tests/output/steps/<step>.log.
 set -uo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 logs=tests/output/steps
 mkdir -p "$logs"
 

@@ -36,6 +36,16 @@ def _psql(host, sql):
     return host.check_output(f"runuser -u postgres -- psql -d mlflow -XtAc \"{sql}\"")
 
 
+def test_converge_ran_air_gapped(host):
+    """prepare cut the host off every network before converge installed MLflow 3.x from the wheelhouse:
+    no interface but loopback, and a package index cannot be reached."""
+    interfaces = host.check_output("ls /sys/class/net").split()
+    assert interfaces == ["lo"], interfaces
+    probe = host.run(
+        "python3 -c \"import socket; socket.create_connection(('pypi.org', 443), timeout=5)\"")
+    assert probe.rc != 0, "the host reached a package index"
+
+
 @pytest.fixture(scope="module")
 def exercised(host):
     return _client(host, "exercise")
