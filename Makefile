@@ -17,12 +17,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help test lint sanity units integration molecule images docker venv clean demo demo-clean
+.PHONY: help test lint sanity units integration molecule images wheelhouse docker venv clean demo demo-clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-test: venv $(COLL_LINK) images  ## Run every test layer and scenario; ends with a report table
+test: venv $(COLL_LINK) images wheelhouse  ## Run every test layer and scenario; ends with a report table
 	scripts/run-tests.sh lint sanity units integration $(addprefix molecule/,$(SCENARIOS))
 
 venv: $(VENV)/.installed  ## Create the controller venv (requirements-dev.txt)
@@ -53,8 +53,11 @@ sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/m
 units: venv $(COLL_LINK)  ## Unit tests (pytest)
 	pytest -q tests/unit
 
-integration: venv $(COLL_LINK)  ## Modules against real MLflow servers on 127.0.0.1 (3.17.2, with and without auth; 2.22.5); the certificate flow on the controller
-	pytest tests/integration
+integration: venv $(COLL_LINK)  ## Modules against real MLflow servers on 127.0.0.1 (3.17.2, with and without auth; 2.22.5); the certificate flow on the controller; one test file per core
+	pytest -n auto --dist loadfile tests/integration
+
+wheelhouse: venv  ## Fill the controller wheelhouse the test hosts install from (cached in ~/.cache/mlops-mlflow)
+	scripts/wheelhouse.sh
 
 images:  ## Build the systemd test-host images (cached)
 	scripts/test-images.sh
@@ -62,7 +65,7 @@ images:  ## Build the systemd test-host images (cached)
 docker:  ## Start a Docker engine where none runs (bare CI machines)
 	scripts/start-docker.sh
 
-molecule: venv $(COLL_LINK) images  ## Molecule scenarios (SCENARIOS=...; minio runs only with MINIO_BINARY)
+molecule: venv $(COLL_LINK) images wheelhouse  ## Molecule scenarios (SCENARIOS=..., JOBS=...; minio runs only with MINIO_BINARY)
 	scripts/run-tests.sh $(addprefix molecule/,$(SCENARIOS))
 
 demo: venv $(COLL_LINK)  ## The whole stack in a local container on https://localhost:8443, with a smoke test

@@ -42,6 +42,9 @@ fill() {
 }
 
 mkdir -p "$store" "$(dirname "$link")"
+# Scenarios that start together take turns; the second finds everything cached.
+exec {lock}>"$store/.lock"
+flock "$lock"
 pids=()
 for version in ${WHEELHOUSE_MLFLOW_VERSIONS:-3.17.2 2.22.5}; do
   case "$version" in
