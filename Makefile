@@ -10,7 +10,10 @@ CACHE     := $(CURDIR)/.cache
 COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/mlflow
 SANITY    := $(CACHE)/sanity/ansible_collections/mlops/mlflow
-SCENARIOS ?= postgresql seaweedfs mlflow default external auth auth-mlflow2 minio
+# Longest first, so that side by side they finish together.
+SCENARIOS ?= mlflow default external auth auth-mlflow2 seaweedfs postgresql minio
+# Molecule scenarios run side by side (scripts/run-tests.sh); see docs/testing.md for the measurement.
+export JOBS ?= 2
 
 # The collection under test comes first; the collections of the ansible package follow.
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
