@@ -39,8 +39,9 @@ def client(stack):
 
 
 def _e2e(stack, command):
+    # The client settings the README gives; the external store's presigned URLs are plain HTTP.
     env = {"MLFLOW_TRACKING_URI": "https://localhost", "MLFLOW_TRACKING_SERVER_CERT_PATH": CA,
-           "REQUESTS_CA_BUNDLE": CA, "MLFLOW_E2E_REQUIRE_MULTIPART": "true", "GIT_PYTHON_REFRESH": "quiet"}
+           "MLFLOW_E2E_REQUIRE_MULTIPART": "true", "GIT_PYTHON_REFRESH": "quiet"}
     prefix = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
     result = stack.run(f"{prefix} {PYTHON} /root/mlflow_e2e.py {command}")
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -1,8 +1,12 @@
 """The tracking server as its users and operators see it, checked with the official MLflow client."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -36,14 +40,27 @@ def _psql(host, sql):
     return host.check_output(f"runuser -u postgres -- psql -d mlflow -XtAc \"{sql}\"")
 
 
+def _package_index():
+    """Host and port of the index this machine's pip uses: its configuration, else pip's own default."""
+    url = os.environ.get("PIP_INDEX_URL") or subprocess.run(
+        [sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True,
+        check=False).stdout.strip()
+    if not url:
+        from pip._internal.models.index import PyPI  # pylint: disable=import-outside-toplevel
+
+        url = PyPI.simple_url
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
 def test_converge_ran_air_gapped(host):
     """prepare cut the host off every network before converge installed MLflow 3.x from the wheelhouse:
     no interface but loopback, and a package index cannot be reached."""
     interfaces = host.check_output("ls /sys/class/net").split()
     assert interfaces == ["lo"], interfaces
-    probe = host.run(
-        "python3 -c \"import socket; socket.create_connection(('pypi.org', 443), timeout=5)\"")
-    assert probe.rc != 0, "the host reached a package index"
+    index = _package_index()
+    probe = host.run(f"python3 -c \"import socket; socket.create_connection({index!r}, timeout=5)\"")
+    assert probe.rc != 0, f"the host reached the package index {index}"
 
 
 @pytest.fixture(scope="module")
