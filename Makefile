@@ -20,7 +20,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help test lint sanity units integration molecule images wheelhouse docker venv clean demo demo-clean
+.PHONY: help test lint sanity units integration molecule images wheelhouse docker venv clean demo demo-clean bench
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ molecule: venv $(COLL_LINK) images wheelhouse  ## Molecule scenarios (SCENARIOS=
 
 demo: venv $(COLL_LINK)  ## The whole stack in a local container on https://localhost:8443, with a smoke test
 	scripts/demo.sh
+
+bench: venv $(COLL_LINK)  ## Benchmark the demo stack side by side with a stock mlflow server; writes benchmarks/results/ and docs/benchmarks.md
+	benchmarks/run.sh
 
 demo-clean:  ## Remove the demo container and its secrets
 	docker rm -f mlops-mlflow-demo >/dev/null 2>&1 || true

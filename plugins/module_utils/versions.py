@@ -33,6 +33,9 @@ FEATURES = {
     "server_info_endpoint": (3, 10),
     # Every route, the REST API included, is served under the static prefix.
     "prefixed_api": (3, 12),
+    # The auth app can remember accepted credentials per worker (auth_cache_ttl_seconds); first seen
+    # in 3.12.0 (absent from 3.11.1).
+    "auth_cache": (3, 12),
     # One role-based permission API (/api/3.0/mlflow/users/permissions/*) replaces the per-type ones.
     "permissions_v3": (3, 13),
     # _MLFLOW_AUTH_ADMIN_BOOTSTRAPPED lets workers skip the admin bootstrap.

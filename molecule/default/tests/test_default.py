@@ -1,8 +1,10 @@
 """The whole stack as a client sees it: only nginx's published ports, TLS with the fetched CA."""
 
+import concurrent.futures
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -170,3 +172,65 @@ def test_nginx_runs_in_the_collection_sandbox(host):
     host.run_test("nginx -t")
     host.run_test("systemctl reload nginx")
     assert host.service("nginx").is_running
+
+
+def test_credentials_are_checked_once_then_from_memory(ca, url, v):
+    # nginx's own auth_basic took about 130 ms of bcrypt per request; the checker remembers an accepted
+    # password, so a password costs what a token costs.
+    user = v["nginx_auth_users"][0]
+    headers = {"basic": _basic(user["name"], user["password"]),
+               "token": {"Authorization": f"Bearer {v['nginx_auth_tokens'][0]['token']}"}}
+    medians = {}
+    for kind, header in headers.items():
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            assert _status(ca, url, "/api/2.0/mlflow/experiments/search?max_results=1", header)[0] == 200
+            times.append(time.perf_counter() - started)
+        medians[kind] = sorted(times)[len(times) // 2]
+    assert medians["basic"] < 0.05, medians
+    assert medians["basic"] < 2 * medians["token"] + 0.005, medians
+
+
+def test_credential_files_hold_no_credential_and_nginx_cannot_read_them(host, v):
+    token = v["nginx_auth_tokens"][0]["token"]
+    user = v["nginx_auth_users"][0]
+    for path in ("/etc/mlflow-authn/users.htpasswd", "/etc/mlflow-authn/tokens"):
+        f = host.file(path)
+        assert (f.user, f.group, f.mode) == ("root", "mlflow-authn", 0o640), path
+        assert host.run(f"runuser -u www-data -- cat {path}").rc != 0, f"www-data can read {path}"
+    assert host.run(f"grep -rlF -- '{token}' /etc /run /var/lib/nginx /usr/local").stdout == ""
+    assert host.run(f"grep -rlF -- '{user['password']}' /etc /run /var/lib/nginx /usr/local").stdout == ""
+    assert not host.file("/etc/nginx/mlflow-tokens.map").exists
+
+
+def test_the_credential_checker_runs_sandboxed_behind_its_socket(host):
+    sock = host.file("/run/mlflow-authn.sock")
+    assert sock.is_socket and (sock.user, sock.group, sock.mode) == ("root", "www-data", 0o660)
+    props = host.service("mlflow-authn").systemd_properties
+    assert props["User"] == "mlflow-authn"
+    assert props["RestrictAddressFamilies"] == "AF_UNIX"
+    exposure = host.check_output("systemd-analyze security mlflow-authn | tail -1")
+    assert float(exposure.split("level for")[1].split(":")[1].split()[0]) <= 2.0, exposure
+
+
+def test_a_credential_change_restarts_the_checker_without_failing_a_request(host, ca, url, v):
+    header = {"Authorization": f"Bearer {v['nginx_auth_tokens'][0]['token']}"}
+    pid = host.check_output("systemctl show -p MainPID --value mlflow-authn")
+    stop = threading.Event()
+
+    def client():
+        statuses = []
+        while not stop.is_set() or len(statuses) < 5:
+            statuses.append(_status(ca, url, "/api/2.0/mlflow/experiments/search?max_results=1", header)[0])
+        return statuses
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        clients = [pool.submit(client) for _ in range(4)]
+        time.sleep(1)
+        host.run_test("systemctl restart mlflow-authn")
+        time.sleep(1)
+        stop.set()
+        statuses = [status for future in clients for status in future.result()]
+    assert set(statuses) == {200}, statuses
+    assert host.check_output("systemctl show -p MainPID --value mlflow-authn") != pid
