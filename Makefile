@@ -39,9 +39,10 @@ $(COLL_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn $(CURDIR) $@
 
-lint: venv $(COLL_LINK)  ## yamllint, ansible-lint (production profile), argument specs vs defaults
+lint: venv $(COLL_LINK)  ## yamllint, ansible-lint (production profile), changelog fragments, argument specs vs defaults
 	yamllint --strict .
 	ansible-lint
+	antsibull-changelog lint
 	pytest -q tests/unit/test_role_argument_specs.py
 
 sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/mlops/mlflow
