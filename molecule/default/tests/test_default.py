@@ -183,7 +183,7 @@ def test_credentials_are_checked_once_then_from_memory(ca, url, v):
     medians = {}
     for kind, header in headers.items():
         times = []
-        for _ in range(30):
+        for _attempt in range(30):
             started = time.perf_counter()
             assert _status(ca, url, "/api/2.0/mlflow/experiments/search?max_results=1", header)[0] == 200
             times.append(time.perf_counter() - started)
@@ -226,7 +226,7 @@ def test_a_credential_change_restarts_the_checker_without_failing_a_request(host
         return statuses
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        clients = [pool.submit(client) for _ in range(4)]
+        clients = [pool.submit(client) for _client in range(4)]
         time.sleep(1)
         host.run_test("systemctl restart mlflow-authn")
         time.sleep(1)
@@ -234,3 +234,69 @@ def test_a_credential_change_restarts_the_checker_without_failing_a_request(host
         statuses = [status for future in clients for status in future.result()]
     assert set(statuses) == {200}, statuses
     assert host.check_output("systemctl show -p MainPID --value mlflow-authn") != pid
+
+
+def _bench_config(host, v, ca, tmp_path, **extra):
+    """The make bench load generator's config on the host (0600: it holds credentials)."""
+    user = v["nginx_auth_users"][0]
+    port = v["mlflow_https_port"]
+    host.run_test("mkdir -p -m 0700 /root/bench")
+    local = tmp_path / "config.json"
+    local.write_text(json.dumps({
+        "targets": [
+            {"name": "nginx-basic", "url": f"https://localhost:{port}", "verify": "/root/bench/ca.crt",
+             "headers": _basic(user["name"], user["password"])},
+            {"name": "nginx-token", "url": f"https://localhost:{port}", "verify": "/root/bench/ca.crt",
+             "headers": {"Authorization": f"Bearer {v['nginx_auth_tokens'][0]['token']}"}}],
+        "experiment": f"bench-smoke-{uuid.uuid4().hex[:8]}", "timeout": 60, **extra}))
+    local.chmod(0o600)
+    container = host.backend.name
+    for source, target in ((local, "config.json"), (Path(ca), "ca.crt"), (PROJECT / "benchmarks/load.py", "load.py")):
+        subprocess.run(["docker", "cp", str(source), f"{container}:/root/bench/{target}"], check=True)
+    host.run_test("chmod 0600 /root/bench/config.json")
+
+
+def _bench(host, *args):
+    result = host.run("/opt/mlflow/venv/bin/python /root/bench/load.py /root/bench/config.json --out /root/bench/out.json "
+                      + " ".join(args))
+    assert result.rc == 0, result.stderr[-2000:]
+    return json.loads(host.check_output("cat /root/bench/out.json"))
+
+
+def test_bench_smoke_every_operation_without_an_error(host, v, ca, tmp_path):
+    # make bench's load generator, for seconds (the full run is a benchmark, not a test).
+    _bench_config(host, v, ca, tmp_path, duration=2, warmup=1, threads=[1, 8], ops=["log_batch", "search_runs", "get_run", "create_run"])
+    cases = _bench(host)["cases"]
+    assert len(cases) == 2 * 2 * 4
+    for case in cases:
+        assert case["errors"] == 0 and case["count"] > 0, case
+
+
+def test_no_request_fails_while_a_worker_stops_and_mlflow_reloads(host, v, ca, tmp_path):
+    _bench_config(host, v, ca, tmp_path)
+    host.run_test("rm -f /root/bench/started")
+    soak = host.backend.run("setsid nohup /opt/mlflow/venv/bin/python /root/bench/load.py /root/bench/config.json "
+                            "--soak 25 --threads 16 --target nginx-basic --started-file /root/bench/started "
+                            "--out /root/bench/soak.json >/root/bench/soak.log 2>&1 &")
+    assert soak.rc == 0
+    deadline = time.time() + 120
+    while not host.file("/root/bench/started").exists:
+        assert time.time() < deadline, host.check_output("cat /root/bench/soak.log")
+        time.sleep(1)
+    time.sleep(5)
+    main = host.check_output("systemctl show -p MainPID --value mlflow")
+    worker = host.check_output(f"pgrep -P {main}").split()[0]
+    host.run_test(f"kill -TERM {worker}")
+    time.sleep(7)
+    host.run_test("systemctl reload mlflow")
+    while not host.file("/root/bench/soak.json").exists:
+        assert time.time() < deadline + 60, host.check_output("cat /root/bench/soak.log")
+        time.sleep(2)
+    time.sleep(1)
+    result = json.loads(host.check_output("cat /root/bench/soak.json"))["soak"]
+    assert result["count"] > 100, result
+    assert result["errors"] == 0, result["error_samples"]
+    # The stopped workers are gone: no worker lingers past the handover.
+    time.sleep(v.get("mlflow_worker_handover", 6) + 5)
+    workers = int(host.check_output("sed -n 's/^workers = //p' /etc/mlflow/gunicorn.conf.py"))
+    assert len(host.check_output(f"pgrep -P {main}").split()) == workers

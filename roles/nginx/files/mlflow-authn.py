@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Credential checker behind nginx's auth_request, for mlflow_auth_mode nginx.
 
 nginx sends each request's Authorization header here over a Unix socket (keep-alive) and lets the
@@ -20,6 +19,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -37,7 +37,7 @@ def read_users(path):
     users = {}
     with open(path, encoding="utf-8") as handle:
         for line in handle:
-            name, _, digest = line.strip().partition(":")
+            name, _sep, digest = line.strip().partition(":")
             if name and digest.startswith(("$2a$", "$2b$", "$2y$")):
                 # passlib may write the 2y prefix; the bcrypt module knows it as 2b.
                 users[name] = ("$2b$" + digest[4:]).encode()
@@ -101,7 +101,7 @@ class Checker:
 
     async def user(self, header):
         """The user (or token name) the header proves, else None."""
-        scheme, _, value = header.strip().partition(" ")
+        scheme, _sep, value = header.strip().partition(" ")
         value = value.strip()
         if scheme.lower() == "bearer" and value:
             return self.token_user(value)
@@ -152,7 +152,7 @@ async def serve_connection(checker, reader, writer):
             authorization = ""
             length = 0
             for line in head.decode("latin-1").split("\r\n")[1:]:
-                field, _, value = line.partition(":")
+                field, _sep, value = line.partition(":")
                 field = field.strip().lower()
                 if field == "authorization":
                     authorization = value
@@ -184,9 +184,15 @@ async def main(args):
     checker = Checker(read_users(args.users), read_tokens(args.tokens), args.ttl)
     server = await asyncio.start_unix_server(lambda r, w: serve_connection(checker, r, w),
                                              sock=_listening_socket(args.socket), limit=MAX_HEADER)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     print(f"mlflow-authn: {len(checker.users)} users, {len(checker.tokens)} tokens, cache {args.ttl} s", flush=True)
-    async with server:
-        await server.serve_forever()
+    await stop.wait()
+    # Stop accepting: systemd holds the socket, and the next process takes the connections that
+    # wait there. Answers in flight go out; nginx retries a subrequest (a GET) that finds its kept
+    # connection closed.
+    server.close()
+    await asyncio.sleep(0.5)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def test_an_accepted_password_is_remembered_until_the_ttl(files, monkeypatch):
         second = await checker.user(header)
         clock.now += 2
         third = await checker.user(header)
-        wrong = [await checker.user(_basic("alice", "nope-nope-nope")) for _ in range(2)]
+        wrong = [await checker.user(_basic("alice", "nope-nope-nope")) for _try in range(2)]
         return first, second, third, wrong
 
     first, second, third, wrong = asyncio.run(scenario())
@@ -119,7 +119,7 @@ def test_ttl_zero_checks_every_time(files, monkeypatch):
     header = _basic("alice", "alice-password-123")
 
     async def scenario():
-        return [await checker.user(header) for _ in range(3)]
+        return [await checker.user(header) for _try in range(3)]
 
     assert asyncio.run(scenario()) == ["alice"] * 3
     assert len(calls) == 3
@@ -133,7 +133,7 @@ def test_concurrent_requests_with_one_new_password_hash_once(files, monkeypatch)
     header = _basic("alice", "alice-password-123")
 
     async def scenario():
-        return await asyncio.gather(*(checker.user(header) for _ in range(32)))
+        return await asyncio.gather(*(checker.user(header) for _client in range(32)))
 
     assert asyncio.run(scenario()) == ["alice"] * 32
     assert len(calls) == 1
