@@ -250,10 +250,9 @@ def _bench_config(host, v, ca, tmp_path, **extra):
              "headers": {"Authorization": f"Bearer {v['nginx_auth_tokens'][0]['token']}"}}],
         "experiment": f"bench-smoke-{uuid.uuid4().hex[:8]}", "timeout": 60, **extra}))
     local.chmod(0o600)
-    container = host.backend.name
     for source, target in ((local, "config.json"), (Path(ca), "ca.crt"), (PROJECT / "benchmarks/load.py", "load.py")):
-        subprocess.run(["docker", "cp", str(source), f"{container}:/root/bench/{target}"], check=True)
-    host.run_test("chmod 0600 /root/bench/config.json")
+        copied = host.ansible("copy", f"src={source} dest=/root/bench/{target} mode=0600", check=False)
+        assert not copied.get("failed"), copied
 
 
 def _bench(host, *args):
