@@ -45,7 +45,8 @@ _value:
   description:
     - Every stack-wide input by name (C(mlflow_version), C(mlflow_db_host), ...), resolved for this host.
     - C(derived), the names of inputs nobody set that were derived here.
-    - C(errors), one message per conflicting or unusable input.
+    - C(errors), one message per conflicting or unusable input, and per port of this host's services that
+      is out of range or used twice on this host (PostgreSQL, the S3 store, MLflow, nginx).
     - C(features), the feature flags of the resolved C(mlflow_version) (see P(mlops.mlflow.mlflow_features#filter)).
     - Cross-host facts, C(db_address), C(s3_server), C(s3_server_ca), C(s3_via_proxy), C(s3_upstream),
       C(s3_upstream_tls), C(s3_upstream_ca), C(s3_upstream_server_name), C(upstreams), C(public_names),
@@ -173,6 +174,25 @@ class _Stack(object):
                 self.values[name] = DERIVED[name](self)
         return self
 
+    def check_ports(self):
+        """Every port the services of this host listen on: in range, and each used once."""
+        used = {}
+        for name, port, low in _host_ports(self, self.host):
+            try:
+                number = int(port)
+            except (TypeError, ValueError):
+                self.errors.append("%s on %s is %r, which is not a port number: set it to %d-65535." % (name, self.host, port, low))
+                continue
+            if not low <= number <= 65535:
+                self.errors.append("%s on %s is %d, outside %d-65535: set it to a port in that range." % (name, self.host, number, low))
+                continue
+            used.setdefault(number, []).append(name)
+        for number, names in sorted(used.items()):
+            if len(names) > 1:
+                self.errors.append(
+                    "%s use the same port %d on %s: set %s to a free port." % (" and ".join(names), number, self.host, names[-1]))
+        return self
+
     # --- Cross-host facts -----------------------------------------------------------------------
     def s3_host(self):
         hosts = self.group("mlflow_s3")
@@ -250,9 +270,45 @@ class _Stack(object):
         return values
 
 
+def _host_ports(stack, host):
+    """(variable, port, lowest allowed) of each service the groups put on this host."""
+    def groups_of(name):
+        return host in stack.group(name)
+
+    ports = []
+    if groups_of("mlflow_db"):
+        ports.append(("postgresql_port", _other(stack, host, "postgresql", "postgresql_port"), 1))
+    store = stack.values["mlflow_s3_store"]
+    if groups_of("mlflow_s3") and store == "seaweedfs":
+        for name in ("seaweedfs_master_port", "seaweedfs_volume_port", "seaweedfs_filer_port", "seaweedfs_s3_port"):
+            ports.append((name, _other(stack, host, "seaweedfs", name), 1024))
+        metrics = _other(stack, host, "seaweedfs", "seaweedfs_metrics_port")
+        if str(metrics) not in ("0", "None"):
+            ports.append(("seaweedfs_metrics_port", metrics, 1024))
+    if groups_of("mlflow_s3") and store == "minio":
+        ports.append(("minio_api_port", _other(stack, host, "minio", "minio_api_port"), 1024))
+        if boolean(_other(stack, host, "minio", "minio_console_enabled"), strict=False):
+            ports.append(("minio_console_port", _other(stack, host, "minio", "minio_console_port"), 1024))
+    if groups_of("mlflow_tracking"):
+        ports.append(("mlflow_port", _other(stack, host, "mlflow", "mlflow_port"), 1))
+    if groups_of("mlflow_proxy"):
+        ports.append(("mlflow_https_port", stack.values["mlflow_https_port"], 1))
+        if store != "external" and str(stack.values["mlflow_s3_https_port"]) != "0":
+            ports.append(("mlflow_s3_https_port", stack.values["mlflow_s3_https_port"], 1))
+        http = _other(stack, host, "nginx", "nginx_http_port")
+        if str(http) != "0":
+            ports.append(("nginx_http_port", http, 1))
+    return ports
+
+
 def _db_address(stack):
     hosts = stack.group("mlflow_db") or [stack.host]
     return stack.address(hosts[0])
+
+
+def _db_port(stack):
+    hosts = stack.group("mlflow_db")
+    return _other(stack, hosts[0], "postgresql", "postgresql_port") if hosts else 5432
 
 
 def _s3_endpoint(stack):
@@ -277,6 +333,7 @@ def _tls_ca_dir(stack):
 DERIVED = {
     "mlflow_server_name": lambda stack: (stack.group("mlflow_proxy") or [stack.host])[0],
     "mlflow_db_host": _db_address,
+    "mlflow_db_port": _db_port,
     "mlflow_tls_ca_dir": _tls_ca_dir,
     "mlflow_s3_endpoint_url": _s3_endpoint,
     "mlflow_s3_ca_file": _s3_ca_file,
@@ -284,7 +341,7 @@ DERIVED = {
 
 
 def stack(hostvars, groups, host):
-    return _Stack(hostvars, groups, host).resolve().result()
+    return _Stack(hostvars, groups, host).resolve().check_ports().result()
 
 
 class FilterModule(object):

@@ -77,6 +77,14 @@ def test_tracking_nodes_reach_the_database_by_its_address(derived):
     assert derived[1]["db1"]["mlflow_db_host"] == "127.0.0.1", "a host reaches itself over loopback"
 
 
+def test_tracking_nodes_follow_the_database_port(tmp_path):
+    """A non-default postgresql_port on the database host is the port MLflow connects to."""
+    extra_inventory = _group_vars(tmp_path, mlflow_db={"postgresql_port": 6432})
+    result, hosts = _render(tmp_path, {}, ("inventory.yml", extra_inventory))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert hosts["t1"]["mlflow_db_port"] == hosts["db1"]["mlflow_db_port"] == 6432
+
+
 def test_database_admits_each_tracking_node(derived):
     assert derived[1]["db1"]["postgresql_tracking_networks"] == ["192.0.2.21/32", "192.0.2.22/32"]
 
