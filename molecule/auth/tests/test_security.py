@@ -1,0 +1,79 @@
+"""The security check (molecule/_shared/security_check.py) on the auth stack: one Debian 13 host, MLflow's own
+auth app, everything under /mlflow."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+
+from security_check import ControllerFile, Host, PrivateKey, Scenario, SecurityCheck, Var, Web  # noqa: E402  pylint: disable=wrong-import-position
+
+HOST = "auth-debian13"
+
+
+class TestSecurity(SecurityCheck):
+    SCENARIO = Scenario(
+        hosts=(
+            Host(
+                HOST,
+                units={
+                    # Measured on Debian 13 (systemd 257), 2026-12-03.
+                    "nginx.service": 2.5,
+                    "mlflow.service": 1.4,
+                    "mlflow-gc.service": 1.4,
+                    "seaweedfs.service": 1.3,
+                    "postgresql@*-main.service": 1.5,
+                },
+                listeners={
+                    "0.0.0.0:80": "nginx.service",
+                    "0.0.0.0:8444": "nginx.service",
+                    "0.0.0.0:9444": "nginx.service",
+                    "127.0.0.1:5000": "mlflow.service",
+                    "127.0.0.1:5432": "postgresql@17-main.service",
+                    # See molecule/default/tests/test_security.py.
+                    "{ip}:5432": "postgresql@17-main.service",
+                    "*:8333": "seaweedfs.service",
+                    "127.0.0.1:9333": "seaweedfs.service",
+                    "127.0.0.1:19333": "seaweedfs.service",
+                    "127.0.0.1:8080": "seaweedfs.service",
+                    "127.0.0.1:18080": "seaweedfs.service",
+                    "127.0.0.1:8888": "seaweedfs.service",
+                    "127.0.0.1:18888": "seaweedfs.service",
+                    "127.0.0.1:18333": "seaweedfs.service",
+                },
+            ),
+        ),
+        web=Web(HOST, server_name="localhost", https_port=8444, s3_port=9444, prefix="/mlflow", open_routes={
+            # mlflow_auth_mode mlflow: the proxy checks nothing, and MLflow's auth app lets through every path
+            # that starts with /static, /favicon.ico or /health (mlflow/server/auth, is_unprotected_route).
+            "/mlflow/static-files/asset-manifest.json": (200, "MLflow's UI bundle, public code, served without credentials"),
+            "/mlflow/favicon.ico": (404, "let through by MLflow's auth app; no such route"),
+            "/mlflow/health/": (404, "let through by MLflow's auth app (/health prefix); no such route"),
+            "/mlflow/healthz": (404, "let through by MLflow's auth app (/health prefix); no such route"),
+            # Let through, and not resolved: Flask routes the path as it came, so no route answers.
+            "/mlflow/health/../version": (404, "let through by MLflow's auth app; Flask does not resolve .."),
+            "/mlflow/health%2F..%2Fversion": (404, "let through by MLflow's auth app; Flask does not resolve .."),
+            "/mlflow/health/../api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
+            "/mlflow/health/%2e%2e/api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
+            # Public in MLflow's auth app (server capabilities, no data); this MLflow has no such route.
+            "/mlflow/api/2.0/mlflow/server-info": (404, "public in MLflow's auth app; no such route in this version"),
+        }),
+        secrets=(
+            Var("mlflow_db_password"),
+            Var("mlflow_s3_secret_key"),
+            Var("seaweedfs_admin_secret_key"),
+            Var("mlflow_auth_admin_password"),
+            Var("mlflow_auth_users[].password"),
+            # The Flask secret key (sessions, CSRF), generated on the controller.
+            ControllerFile("mlflow-secrets/flask-secret-key"),
+            PrivateKey("mlflow-ca/ca.key"),
+        ),
+        pending={
+            # With a path prefix and no authentication at the proxy, a path outside the prefix falls to nginx's
+            # built-in root (roles/nginx/templates/mlflow.conf.j2 has no catch-all location).
+            "route 8444 GET /index.html 200": "the proxy serves nginx's welcome page outside the prefix",
+            "listener auth-debian13 *:18333 seaweedfs.service":
+                "issue 15 (critical): SeaweedFS's S3 gRPC port listens on all addresses, unauthenticated",
+            "missing listener auth-debian13 127.0.0.1:18333 seaweedfs.service": "the same finding, seen from the expected side",
+        },
+    )

@@ -1,0 +1,67 @@
+"""The security check (molecule/_shared/security_check.py) on the external stack: Debian 13, no authentication
+(so MLflow and the proxy on loopback only), the S3 store on a second host outside the stack."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+
+from security_check import Host, PrivateKey, Scenario, SecurityCheck, Var, Web  # noqa: E402  pylint: disable=wrong-import-position
+
+STACK = "external-debian13"
+STORE = "s3-external-debian13"
+
+
+class TestSecurity(SecurityCheck):
+    SCENARIO = Scenario(
+        hosts=(
+            Host(
+                STACK,
+                units={
+                    # Measured on Debian 13 (systemd 257), 2026-12-03.
+                    "nginx.service": 2.5,
+                    "mlflow.service": 1.4,
+                    "mlflow-gc.service": 1.4,
+                    "postgresql@*-main.service": 1.5,
+                },
+                listeners={
+                    # mlflow_auth_mode none: the proxy and MLflow on loopback only.
+                    "127.0.0.1:80": "nginx.service",
+                    "127.0.0.1:443": "nginx.service",
+                    "127.0.0.1:5000": "mlflow.service",
+                    "127.0.0.1:5432": "postgresql@17-main.service",
+                    # See molecule/default/tests/test_security.py.
+                    "{ip}:5432": "postgresql@17-main.service",
+                },
+            ),
+            # The store a site would run itself: the seaweedfs role alone (prepare.yml), not the stack.
+            Host(
+                STORE,
+                stack=False,
+                units={"seaweedfs.service": 1.3},
+                listeners={
+                    "*:8333": "seaweedfs.service",
+                    "127.0.0.1:9333": "seaweedfs.service",
+                    "127.0.0.1:19333": "seaweedfs.service",
+                    "127.0.0.1:8080": "seaweedfs.service",
+                    "127.0.0.1:18080": "seaweedfs.service",
+                    "127.0.0.1:8888": "seaweedfs.service",
+                    "127.0.0.1:18888": "seaweedfs.service",
+                    "127.0.0.1:18333": "seaweedfs.service",
+                },
+            ),
+        ),
+        # No credentials by design; the listeners and the peer test prove that only this host reaches it.
+        web=Web(STACK, server_name="localhost", https_port=443, auth=False),
+        secrets=(
+            Var("mlflow_db_password"),
+            Var("mlflow_s3_secret_key"),
+            Var("seaweedfs_admin_secret_key"),
+            PrivateKey("mlflow-ca/ca.key"),
+        ),
+        pending={
+            "listener s3-external-debian13 *:18333 seaweedfs.service":
+                "issue 15 (critical): SeaweedFS's S3 gRPC port listens on all addresses, unauthenticated",
+            "missing listener s3-external-debian13 127.0.0.1:18333 seaweedfs.service": "the same finding, seen from the expected side",
+        },
+    )
