@@ -11,7 +11,7 @@ COLL_ROOT := $(CACHE)/collections
 COLL_LINK := $(COLL_ROOT)/ansible_collections/mlops/mlflow
 SANITY    := $(CACHE)/sanity/ansible_collections/mlops/mlflow
 # Longest first, so that side by side they finish together.
-SCENARIOS ?= mlflow default external auth auth-mlflow2 seaweedfs postgresql minio
+SCENARIOS ?= split mlflow default external auth auth-mlflow2 seaweedfs postgresql minio
 # Molecule scenarios run side by side (scripts/run-tests.sh); see docs/testing.md for the measurement.
 export JOBS ?= 2
 

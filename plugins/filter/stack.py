@@ -51,6 +51,10 @@ _value:
     - Cross-host facts, C(db_address), C(s3_server), C(s3_server_ca), C(s3_via_proxy), C(s3_upstream),
       C(s3_upstream_tls), C(s3_upstream_ca), C(s3_upstream_server_name), C(upstreams), C(public_names),
       C(tracking_networks).
+    - Internal TLS (C(mlflow_internal_tls)), decided once for the whole stack from where the services run, C(db_tls)
+      (PostgreSQL serves TLS), C(tracking_tls) (the tracking nodes serve TLS to the proxy) with
+      C(tracking_tls_server_name) (the name every node's certificate carries and the proxy checks), and C(s3_tls) (the
+      store serves TLS on its S3 port).
   type: dict
 """
 
@@ -64,6 +68,9 @@ from ansible_collections.mlops.mlflow.plugins.module_utils.versions import TESTE
 
 ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 GROUPS = ("mlflow_db", "mlflow_s3", "mlflow_tracking", "mlflow_proxy")
+# The one name in every tracking node's certificate that the proxy checks: nginx verifies a single
+# name for a whole upstream group, and only DNS names (never an IP address).
+TRACKING_TLS_SERVER_NAME = "mlflow-tracking"
 _cache = {}
 
 
@@ -111,10 +118,19 @@ def _other(stack, host, role, name):
     if name in variables:
         return variables[name]
     default = role_default(role, name)
-    # The one templated default read across hosts: a name that defaults to the host's own.
+    # The templated defaults read across hosts: a name that defaults to the host's own, and the
+    # collection CA's directory.
     if default == "{{ inventory_hostname }}":
         return host
+    if default == "{{ mlflow_tls_ca_dir }}":
+        return stack.values["mlflow_tls_ca_dir"]
     return default
+
+
+def _set_on(stack, host, name):
+    """A role variable the inventory sets on another host, or None: its default comes from the stack."""
+    value = stack.variables(host).get(name)
+    return None if value is None else boolean(value)
 
 
 class _Stack(object):
@@ -203,18 +219,80 @@ class _Stack(object):
         s3_host = self.s3_host()
         if not s3_host:
             return ""
+        scheme = "https" if self.s3_serves_tls() else "http"
         if self.values["mlflow_s3_store"] == "minio":
-            scheme = "https" if boolean(_other(self, s3_host, "minio", "minio_tls_enabled")) else "http"
             return "%s://%s:%s" % (scheme, self.address(s3_host), _other(self, s3_host, "minio", "minio_api_port"))
-        return "http://%s:%s" % (self.address(s3_host), _other(self, s3_host, "seaweedfs", "seaweedfs_s3_port"))
+        return "%s://%s:%s" % (scheme, self.address(s3_host), _other(self, s3_host, "seaweedfs", "seaweedfs_s3_port"))
+
+    def s3_serves_tls(self):
+        """The store's S3 port speaks TLS: as its host's inventory says, else as internal TLS decides."""
+        s3_host = self.s3_host()
+        if not s3_host:
+            return False
+        name = "minio_tls_enabled" if self.values["mlflow_s3_store"] == "minio" else "seaweedfs_s3_tls_enabled"
+        given = _set_on(self, s3_host, name)
+        return self.s3_tls() if given is None else given
 
     def s3_server_ca(self):
-        """Controller path of the CA that signed MinIO's own certificate, for a direct TLS connection."""
+        """Controller path of the CA that signed the store's own certificate, for a direct TLS connection."""
         s3_host = self.s3_host()
         if not s3_host or not self.s3_server().startswith("https://"):
             return ""
-        ca_dir = _other(self, s3_host, "minio", "minio_tls_ca_dir") or ""
+        if self.values["mlflow_s3_store"] == "minio":
+            ca_dir = _other(self, s3_host, "minio", "minio_tls_ca_dir") or ""
+        else:
+            ca_dir = _other(self, s3_host, "seaweedfs", "seaweedfs_s3_tls_ca_dir") or ""
         return ca_dir + "/ca.crt" if ca_dir else ""
+
+    def s3_server_name(self):
+        """The name in the store's certificate that the proxy checks (nginx checks DNS names only)."""
+        if not self.s3_server().startswith("https://"):
+            return ""
+        if self.values["mlflow_s3_store"] == "minio":
+            return _other(self, self.s3_host(), "minio", "minio_tls_server_name")
+        return _other(self, self.s3_host(), "seaweedfs", "seaweedfs_s3_tls_server_name")
+
+    # --- Internal TLS -----------------------------------------------------------------------------
+    # Between hosts, every hop is encrypted and verified against the collection CA unless
+    # mlflow_internal_tls is off; a hop that stays on one host uses loopback in the clear, which
+    # never leaves the machine. Each decision is the same on every host of the stack, so that both
+    # ends of a hop agree.
+    def internal_tls(self):
+        return bool(self.values["mlflow_internal_tls"])
+
+    def _remote(self, clients, server):
+        return any(client != server for client in clients)
+
+    def db_tls(self):
+        """PostgreSQL serves TLS: as the database host's inventory says, else when a tracking node is elsewhere."""
+        hosts = self.group("mlflow_db")
+        if not hosts:
+            return False
+        given = _set_on(self, hosts[0], "postgresql_tls_enabled")
+        if given is not None:
+            return given
+        return self.internal_tls() and self._remote(self.group("mlflow_tracking"), hosts[0])
+
+    def db_sslmode(self):
+        """verify-full from a host other than the database's, when it serves TLS; loopback as before."""
+        hosts = self.group("mlflow_db")
+        if self.db_tls() and hosts and self.host != hosts[0] and self.internal_tls():
+            return "verify-full"
+        return "prefer"
+
+    def tracking_tls(self):
+        """The tracking nodes serve TLS: internal TLS, and a proxy and a tracking node on different hosts."""
+        nodes = self.group("mlflow_tracking")
+        return self.internal_tls() and any(self._remote(nodes, proxy) for proxy in self.group("mlflow_proxy"))
+
+    def s3_tls(self):
+        """The store's default: TLS when a host that talks to it directly is another host (the proxy
+        that publishes it, else the tracking nodes)."""
+        s3_host = self.s3_host()
+        if not s3_host or not self.internal_tls():
+            return False
+        clients = self.group("mlflow_proxy") if self.s3_via_proxy() else self.group("mlflow_tracking")
+        return self._remote(clients, s3_host)
 
     def s3_via_proxy(self):
         return (self.values["mlflow_s3_store"] != "external" and bool(self.group("mlflow_proxy"))
@@ -261,11 +339,14 @@ class _Stack(object):
             s3_via_proxy=self.s3_via_proxy(),
             s3_upstream=self.s3_upstream(),
             s3_upstream_tls=self.s3_server().startswith("https://"),
-            s3_upstream_server_name=(_other(self, self.s3_host(), "minio", "minio_tls_server_name")
-                                     if self.s3_server().startswith("https://") else ""),
+            s3_upstream_server_name=self.s3_server_name(),
             upstreams=self.upstreams(),
             public_names=self.public_names(),
             tracking_networks=self.tracking_networks(),
+            db_tls=self.db_tls(),
+            tracking_tls=self.tracking_tls(),
+            tracking_tls_server_name=TRACKING_TLS_SERVER_NAME,
+            s3_tls=self.s3_tls(),
         )
         return values
 
@@ -334,6 +415,7 @@ DERIVED = {
     "mlflow_server_name": lambda stack: (stack.group("mlflow_proxy") or [stack.host])[0],
     "mlflow_db_host": _db_address,
     "mlflow_db_port": _db_port,
+    "mlflow_db_sslmode": lambda stack: stack.db_sslmode(),
     "mlflow_tls_ca_dir": _tls_ca_dir,
     "mlflow_s3_endpoint_url": _s3_endpoint,
     "mlflow_s3_ca_file": _s3_ca_file,

@@ -102,7 +102,8 @@ def test_s3_endpoint_follows_the_store(derived):
     # Clients get presigned URLs for the proxy's published S3 port; the proxy forwards to the store.
     assert hosts["t1"]["mlflow_s3_endpoint_url"] == "https://mlflow.example.net:9443"
     assert hosts["p1"]["nginx_s3"] == ("192.0.2.11:9100" if store == "minio" else "192.0.2.11:8333")
-    assert hosts["p1"]["nginx_s3_tls"] is (store == "minio")
+    # The store runs on another host than the proxy: internal TLS, whichever store it is.
+    assert hosts["p1"]["nginx_s3_tls"] is True
 
 
 def test_allowed_hosts_and_origins_follow_the_proxy_names(derived):
@@ -117,3 +118,43 @@ def test_default_auth_is_at_the_proxy(derived):
     hosts = derived[1]
     assert hosts["p1"]["nginx_auth_enabled"] is True and hosts["p1"]["nginx_loopback_only"] is False
     assert "MLFLOW_AUTH_CONFIG_PATH" not in hosts["t1"]["env"]
+
+
+def test_internal_tls_between_hosts_by_default(derived):
+    """Every host of the contract inventory is another: each hop is TLS, the database verified."""
+    hosts = derived[1]
+    assert hosts["db1"]["postgresql_tls_enabled"] is True
+    assert "IP:192.0.2.10" in hosts["db1"]["postgresql_client_sans"], "the address the tracking nodes connect to"
+    assert hosts["t1"]["mlflow_db_ssl_query"] == "sslmode=verify-full&sslrootcert=/etc/mlflow/db-ca.crt"
+    assert hosts["t1"]["mlflow_tls"] is True and hosts["t1"]["mlflow_local_url"].startswith("https://127.0.0.1:")
+    assert "DNS:mlflow-tracking" in hosts["t1"]["mlflow_tls_subject_alt_names"]
+    assert "IP:192.0.2.21" in hosts["t1"]["mlflow_tls_subject_alt_names"]
+    assert hosts["p1"]["nginx_mlflow_tls"] is True and hosts["p1"]["nginx_mlflow_upstream"] == "https://mlflow"
+
+
+def test_internal_tls_opt_out(tmp_path):
+    """mlflow_internal_tls: false, set once: every hop the stack decides is plain again."""
+    extra_inventory = _group_vars(tmp_path, all={"mlflow_internal_tls": False})
+    result, hosts = _render(tmp_path, {"mlflow_s3_store": "seaweedfs"}, ("inventory.yml", extra_inventory))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert hosts["db1"]["postgresql_tls_enabled"] is False
+    assert hosts["t1"]["mlflow_db_ssl_query"] == "sslmode=prefer"
+    assert hosts["t1"]["mlflow_tls"] is False and hosts["t1"]["mlflow_local_url"].startswith("http://127.0.0.1:")
+    assert hosts["p1"]["nginx_mlflow_tls"] is False and hosts["p1"]["nginx_mlflow_upstream"] == "http://mlflow"
+    assert hosts["p1"]["nginx_s3_tls"] is False
+
+
+def test_internal_tls_on_one_host_stays_on_loopback(tmp_path):
+    """One host in every group: nothing leaves the host, so nothing is encrypted."""
+    inventory = tmp_path / "one-host.yml"
+    inventory.write_text(json.dumps({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                 "mlflow_db_password": "contract-db-password", "mlflow_s3_secret_key": "contract-s3-secret"},
+        "children": {group: {"hosts": {"solo": {"ansible_host": "192.0.2.40"}}}
+                     for group in ("mlflow_db", "mlflow_s3", "mlflow_tracking", "mlflow_proxy")}}}))
+    result, hosts = _render(tmp_path, {}, (inventory,))
+    assert result.returncode == 0, result.stdout[-3000:]
+    solo = hosts["solo"]
+    assert solo["postgresql_tls_enabled"] is False and solo["mlflow_db_ssl_query"] == "sslmode=prefer"
+    assert solo["mlflow_tls"] is False and solo["nginx_mlflow_upstream"] == "http://mlflow"
+    assert solo["nginx_s3_tls"] is False and solo["nginx_s3"] == "127.0.0.1:8333"

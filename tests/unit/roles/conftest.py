@@ -57,6 +57,12 @@ def minio_role():
     return RoleRenderer("minio")
 
 
+@pytest.fixture
+def role_renderer():
+    """RoleRenderer itself, for tests that render several roles."""
+    return RoleRenderer
+
+
 class SandboxRenderer(object):
     """roles/common's sandbox drop-in, with its entry point's defaults and the vars a role's
     include_role task passes (read from that task, so the test renders what the role writes)."""

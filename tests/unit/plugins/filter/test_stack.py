@@ -80,7 +80,9 @@ def test_what_an_earlier_resolution_derived_is_derived_again():
 def test_proxy_facts():
     resolved = stack(_hostvars(), GROUPS, "p1")
     assert resolved["upstreams"] == ["192.0.2.21:5000", "192.0.2.22:5001"]
-    assert resolved["s3_upstream"] == "192.0.2.11:8333" and resolved["s3_upstream_tls"] is False
+    # The store is on another host than the proxy: TLS, checked for the name in its certificate.
+    assert resolved["s3_upstream"] == "192.0.2.11:8333" and resolved["s3_upstream_tls"] is True
+    assert resolved["s3_upstream_server_name"] == "s3a"
     assert resolved["public_names"] == ["p1", "ml.example.net"]
 
 
@@ -108,3 +110,62 @@ def test_tracking_networks_are_host_routes():
 @pytest.mark.parametrize("name", ["stack"])
 def test_filter_is_registered(name):
     assert name in FilterModule().filters()
+
+
+def test_internal_tls_between_hosts():
+    """Every service on its own host: each hop is TLS, decided alike on every host."""
+    for host in ("db1", "s3a", "t1", "p1"):
+        resolved = stack(_hostvars(), GROUPS, host)
+        assert (resolved["db_tls"], resolved["tracking_tls"], resolved["s3_tls"]) == (True, True, True), host
+        assert resolved["tracking_tls_server_name"] == "mlflow-tracking"
+    tracking = stack(_hostvars(), GROUPS, "t1")
+    assert tracking["mlflow_db_sslmode"] == "verify-full"
+    assert tracking["s3_server"] == "https://192.0.2.11:8333"
+    assert "mlflow_db_sslmode" in tracking["derived"]
+
+
+def test_the_database_host_itself_connects_over_loopback():
+    """A tracking node on the database host: loopback, sslmode as before; the others verify."""
+    groups = dict(GROUPS, mlflow_tracking=["db1", "t1"])
+    assert stack(_hostvars(), groups, "db1")["mlflow_db_sslmode"] == "prefer"
+    assert stack(_hostvars(), groups, "t1")["mlflow_db_sslmode"] == "verify-full"
+    assert stack(_hostvars(), groups, "db1")["db_tls"] is True
+
+
+def test_one_host_keeps_every_hop_on_loopback():
+    groups = {group: ["solo"] for group in GROUPS}
+    resolved = stack({"solo": {"ansible_host": "192.0.2.40"}}, groups, "solo")
+    assert (resolved["db_tls"], resolved["tracking_tls"], resolved["s3_tls"]) == (False, False, False)
+    assert resolved["mlflow_db_sslmode"] == "prefer"
+    assert resolved["s3_server"] == "http://127.0.0.1:8333" and resolved["s3_upstream_server_name"] == ""
+
+
+def test_the_opt_out_is_one_value_for_the_stack():
+    off = {host: {"mlflow_internal_tls": "false"} for host in ("db1", "s3a", "t1", "t2", "p1")}
+    resolved = stack(_hostvars(**off), GROUPS, "t1")
+    assert resolved["errors"] == [] and resolved["mlflow_internal_tls"] is False
+    assert (resolved["db_tls"], resolved["tracking_tls"], resolved["s3_tls"]) == (False, False, False)
+    assert resolved["mlflow_db_sslmode"] == "prefer"
+    assert resolved["s3_server"] == "http://192.0.2.11:8333"
+    # Set on one host only, it applies to all; set differently on two, it is refused.
+    assert stack(_hostvars(t1={"mlflow_internal_tls": False}), GROUPS, "p1")["tracking_tls"] is False
+    conflicting = stack(_hostvars(t1={"mlflow_internal_tls": False}, p1={"mlflow_internal_tls": True}), GROUPS, "p1")
+    assert conflicting["errors"][0].startswith("mlflow_internal_tls is stack-wide but differs between hosts")
+
+
+def test_a_role_switch_the_inventory_sets_wins_over_internal_tls():
+    hostvars = _hostvars(db1={"postgresql_tls_enabled": False}, s3a={"seaweedfs_s3_tls_enabled": "false"})
+    resolved = stack(hostvars, GROUPS, "t1")
+    assert resolved["db_tls"] is False and resolved["mlflow_db_sslmode"] == "prefer"
+    assert resolved["s3_server"] == "http://192.0.2.11:8333"
+    given = stack(_hostvars(s3a={"seaweedfs_s3_tls_server_name": "s3.internal"}), GROUPS, "p1")
+    assert given["s3_upstream_server_name"] == "s3.internal"
+    assert given["s3_server_ca"] == given["mlflow_tls_ca_dir"] + "/ca.crt", "the store's CA follows the collection CA"
+
+
+def test_the_store_reached_directly_by_tracking_nodes_elsewhere():
+    """Not published by the proxy: the tracking nodes reach the store directly, over TLS."""
+    resolved = stack(_hostvars(p1={"mlflow_s3_https_port": 0}), GROUPS, "t1")
+    assert resolved["s3_tls"] is True
+    assert resolved["mlflow_s3_endpoint_url"] == "https://192.0.2.11:8333"
+    assert resolved["mlflow_s3_ca_file"] == resolved["mlflow_tls_ca_dir"] + "/ca.crt"
