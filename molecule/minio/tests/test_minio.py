@@ -1,5 +1,6 @@
 """The MinIO store of the minio scenario, seen from inside the host (the client's view: test_default.py)."""
 
+import base64
 import os
 from pathlib import Path
 
@@ -54,14 +55,26 @@ def test_ready_and_listening(host):
     assert host.run("python3 -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:9000/minio/health/ready').status)\"").stdout.strip() == "200"
 
 
+# Another team's bucket, made by the root user on MinIO's own port (the proxy refuses the root user).
+_OTHER_BUCKET = """
+from minio import Minio
+env = dict(line.split("=", 1) for line in open("/etc/default/minio").read().splitlines() if "=" in line and line[0] != "#")
+root = Minio("127.0.0.1:9000", access_key=env["MINIO_ROOT_USER"].strip('"'), secret_key=env["MINIO_ROOT_PASSWORD"].strip('"'), secure=False)
+root.bucket_exists("other") or root.make_bucket("other")
+"""
+
+
 def test_mlflow_user_is_confined_to_its_bucket(host, v):
     """Through the proxy, as MLflow's clients: the MLflow user can neither create buckets nor use another one."""
     ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "mlflow-ca" / "ca.crt"
     url = f"https://localhost:{v['mlflow_s3_https_port']}"
+    host.check_output(f"echo {base64.b64encode(_OTHER_BUCKET.encode()).decode()} | base64 -d > /root/other-bucket.py")
+    host.run_test("/opt/minio/admin-venv/bin/python /root/other-bucket.py")
     root = boto3.client("s3", endpoint_url=url, verify=str(ca), region_name="us-east-1",
                         aws_access_key_id="admin", aws_secret_access_key=v["minio_root_password"])
-    if "other" not in [b["Name"] for b in root.list_buckets()["Buckets"]]:
-        root.create_bucket(Bucket="other")
+    with pytest.raises(ClientError) as denied:
+        root.list_buckets()
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403, "the proxy refuses the root user"
     mlflow = boto3.client("s3", endpoint_url=url, verify=str(ca), region_name="us-east-1",
                           aws_access_key_id="mlflow", aws_secret_access_key=v["mlflow_s3_secret_key"])
     for call in (lambda: mlflow.create_bucket(Bucket="mlflow-more"), lambda: mlflow.put_object(Bucket="other", Key="x", Body=b"x")):
