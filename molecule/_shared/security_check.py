@@ -50,19 +50,15 @@ PROBE = Path(__file__).with_name("security_probe.py")
 REMOTE = "/root/.mlflow-security-check"
 
 # Open findings of every scenario: "<check> <what>" -> why it is still open. Delete an entry when its
-# test says the finding is gone. The two headers are added by another branch (issue 15); nginx's own
-# responses (its 401 page, the S3 port's answers) must carry them.
-PENDING = {
-    "header X-Content-Type-Options": "issue 15: the proxy sets no X-Content-Type-Options (added on another branch)",
-    "header Referrer-Policy": "issue 15: the proxy sets no Referrer-Policy (added on another branch)",
-}
+# test says the finding is gone.
+PENDING = {}
 
 # Headers every HTTPS answer must carry: name -> pattern of the value.
 REQUIRED_HEADERS = {
     # At least a year.
     "Strict-Transport-Security": r"max-age=(3153[6-9]\d{3}|315[4-9]\d{4}|31[6-9]\d{5}|3[2-9]\d{6}|[4-9]\d{7}|\d{9,})\b",
 }
-# Headers the proxy must add to its own answers once the entries in PENDING are gone.
+# Headers the proxy adds to every answer, its own included (its 401 page, the S3 port's answers).
 PROXY_HEADERS = {
     "X-Content-Type-Options": r"nosniff",
     "Referrer-Policy": r"(no-referrer|same-origin|strict-origin|strict-origin-when-cross-origin)",

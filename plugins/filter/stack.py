@@ -50,7 +50,7 @@ _value:
     - C(features), the feature flags of the resolved C(mlflow_version) (see P(mlops.mlflow.mlflow_features#filter)).
     - Cross-host facts, C(db_address), C(s3_server), C(s3_server_ca), C(s3_via_proxy), C(s3_upstream),
       C(s3_upstream_tls), C(s3_upstream_ca), C(s3_upstream_server_name), C(upstreams), C(public_names),
-      C(tracking_networks).
+      C(tracking_networks), C(s3_bind_ip) (where the store's S3 port listens).
     - Internal TLS (C(mlflow_internal_tls)), decided once for the whole stack from where the services run, C(db_tls)
       (PostgreSQL serves TLS), C(tracking_tls) (the tracking nodes serve TLS to the proxy) with
       C(tracking_tls_server_name) (the name every node's certificate carries and the proxy checks), and C(s3_tls) (the
@@ -294,6 +294,16 @@ class _Stack(object):
         clients = self.group("mlflow_proxy") if self.s3_via_proxy() else self.group("mlflow_tracking")
         return self._remote(clients, s3_host)
 
+    def s3_bind_ip(self):
+        """Where the store's S3 port listens: loopback when every host that talks to it is its own host
+        (SeaweedFS binds its S3 gRPC port there too), else every address. A store outside the stack's
+        groups serves other hosts."""
+        s3_host = self.s3_host()
+        clients = self.group("mlflow_proxy") if self.s3_via_proxy() else self.group("mlflow_tracking")
+        if s3_host and clients and not self._remote(clients, s3_host):
+            return "127.0.0.1"
+        return "0.0.0.0"
+
     def s3_via_proxy(self):
         return (self.values["mlflow_s3_store"] != "external" and bool(self.group("mlflow_proxy"))
                 and int(self.values["mlflow_s3_https_port"]) > 0)
@@ -347,6 +357,7 @@ class _Stack(object):
             tracking_tls=self.tracking_tls(),
             tracking_tls_server_name=TRACKING_TLS_SERVER_NAME,
             s3_tls=self.s3_tls(),
+            s3_bind_ip=self.s3_bind_ip(),
         )
         return values
 

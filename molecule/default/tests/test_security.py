@@ -31,12 +31,9 @@ class TestSecurity(SecurityCheck):
                     "0.0.0.0:9443": "nginx.service",
                     "127.0.0.1:5000": "mlflow.service",
                     "127.0.0.1:5432": "postgresql@15-main.service",
-                    # The postgresql role's design (postgresql_listen_addresses empty: localhost and the primary
-                    # IPv4); pg_hba admits the mlflow user from this host's own address only.
-                    "{ip}:5432": "postgresql@15-main.service",
-                    # SeaweedFS's S3 gateway on all addresses (seaweedfs_s3_bind_ip), signed requests only; the
-                    # master, volume server and filer (HTTP and gRPC) on loopback.
-                    "*:8333": "seaweedfs.service",
+                    # SeaweedFS on loopback only, its S3 gateway and that gateway's gRPC port included: nginx on
+                    # this host is its only client (seaweedfs_s3_bind_ip).
+                    "127.0.0.1:8333": "seaweedfs.service",
                     "127.0.0.1:9333": "seaweedfs.service",
                     "127.0.0.1:19333": "seaweedfs.service",
                     "127.0.0.1:8080": "seaweedfs.service",
@@ -59,9 +56,4 @@ class TestSecurity(SecurityCheck):
             HostFileField(HOST, "/etc/mlflow-authn/tokens", separator=" ", index=0),
             PrivateKey("mlflow-ca/ca.key"),
         ),
-        pending={
-            "listener stack-debian12 *:18333 seaweedfs.service":
-                "issue 15 (critical): SeaweedFS's S3 gRPC port listens on all addresses, unauthenticated",
-            "missing listener stack-debian12 127.0.0.1:18333 seaweedfs.service": "the same finding, seen from the expected side",
-        },
     )

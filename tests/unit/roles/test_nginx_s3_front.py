@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 
 STACK = {"upstreams": ["127.0.0.1:5000"], "s3_upstream": "127.0.0.1:8333", "s3_upstream_tls": False,
-         "s3_upstream_server_name": "", "s3_server_ca": ""}
+         "s3_upstream_server_name": "", "s3_server_ca": "", "tracking_tls": False, "tracking_tls_server_name": "mlflow-tracking"}
 DATE = "20260101/us-east-1/s3/aws4_request"
 
 
