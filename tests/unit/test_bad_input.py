@@ -171,6 +171,8 @@ CASES = [
      ["set mlflow_auth_db_name to a name other than mlflow_db_name"]),
     ("unknown_auth_mode", set_all(mlflow_auth_mode="ldap"),
      ["mlflow_auth_mode", "ldap"]),
+    ("db_verify_without_ca", set_all(mlflow_db_sslmode="verify-full", mlflow_db_ca_file=""),
+     ["mlflow_db_sslmode is verify-full", "mlflow_db_ca_file", "set it to the controller path of the CA"]),
 ]
 
 
