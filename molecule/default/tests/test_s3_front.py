@@ -381,4 +381,5 @@ def test_security_headers(ca, url, s3_url, v):
         assert got.get_all("Strict-Transport-Security") == ["max-age=63072000"], (path, got.items())
     status, got = _headers(ca, s3_url + "/")
     assert status == 403 and got.get_all("X-Content-Type-Options") == ["nosniff"], got.items()
+    assert got.get_all("Referrer-Policy") == ["no-referrer"], got.items()
     assert got.get_all("Strict-Transport-Security") == ["max-age=63072000"]

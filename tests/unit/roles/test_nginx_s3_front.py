@@ -260,3 +260,9 @@ def test_the_mlflow_server_sends_the_security_headers(nginx_role):
     # add_header in a location would drop the server's headers (and HSTS) there.
     for location in re.split(r"\n +location ", mlflow_server)[1:]:
         assert "add_header" not in location
+
+
+def test_the_s3_endpoint_sends_the_security_headers(nginx_role):
+    s3_server = [block for block in _render(nginx_role).split("\nserver {") if "listen 9443 ssl;" in block][0]
+    for line in ("add_header X-Content-Type-Options nosniff always;", "add_header Referrer-Policy no-referrer always;"):
+        assert line in s3_server
