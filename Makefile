@@ -54,8 +54,8 @@ sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/m
 	for v in 24_2 25_0; do cp scripts/get-pip-offline.py ~/.ansible/test/cache/get_pip_$$v.py; done
 	cd $(SANITY) && ansible-test sanity --venv --python 3.11 --color no
 
-units: venv $(COLL_LINK)  ## Unit tests (pytest)
-	pytest -q tests/unit
+units: venv $(COLL_LINK)  ## Unit tests (pytest), one test file per core
+	pytest -q -n auto --dist loadfile tests/unit
 
 integration: venv $(COLL_LINK)  ## Modules against real MLflow servers on 127.0.0.1 (3.17.2, with and without auth; 2.22.5); the certificate flow on the controller; one test file per core
 	pytest -n auto --dist loadfile tests/integration
