@@ -71,7 +71,9 @@ export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections" ANSIBLE_NOCOLOR=1
 password=$(sed -n 's/^demo_password: //p' "$demo/secrets.yml")
 token=$(sed -n 's/^demo_token: //p' "$demo/secrets.yml")
 scripts/e2e-client-venv.sh >/dev/null
-MLFLOW_TRACKING_URI="https://localhost:$port" MLFLOW_TRACKING_SERVER_CERT_PATH="$demo/mlflow-ca/ca.crt" \
+# The client with the settings printed below and none of this machine's own trust settings.
+env -u REQUESTS_CA_BUNDLE -u AWS_CA_BUNDLE -u SSL_CERT_FILE -u CURL_CA_BUNDLE -u MLFLOW_TRACKING_SERVER_CERT_PATH \
+  MLFLOW_TRACKING_URI="https://localhost:$port" REQUESTS_CA_BUNDLE="$demo/mlflow-ca/client-bundle.pem" \
   MLFLOW_TRACKING_USERNAME=demo MLFLOW_TRACKING_PASSWORD="$password" \
   .cache/e2e-venv/bin/python tests/e2e/mlflow_e2e.py smoke
 
@@ -82,7 +84,7 @@ MLflow is running: https://localhost:$port   (deployed in $(( $(date +%s) - star
   CA certificate: $demo/mlflow-ca/ca.crt
 
   export MLFLOW_TRACKING_URI=https://localhost:$port
-  export MLFLOW_TRACKING_SERVER_CERT_PATH=$demo/mlflow-ca/ca.crt
+  export REQUESTS_CA_BUNDLE=$demo/mlflow-ca/client-bundle.pem
   export MLFLOW_TRACKING_USERNAME=demo MLFLOW_TRACKING_PASSWORD=$password
   curl --cacert $demo/mlflow-ca/ca.crt -u demo:$password https://localhost:$port/version
 INFO

@@ -10,7 +10,8 @@ Usage:
 
 Environment:
     MLFLOW_TRACKING_URI                 https://host:port (http:// works for local proofs)
-    MLFLOW_TRACKING_SERVER_CERT_PATH    CA file that signed nginx's certificate(s)
+    REQUESTS_CA_BUNDLE                  the client bundle of the collection CA (mlflow-ca/client-bundle.pem), as
+                                        the README tells users: REST calls and presigned S3 URLs alike
     MLFLOW_TRACKING_USERNAME / _PASSWORD, or MLFLOW_TRACKING_TOKEN
     MLFLOW_E2E_BIG_FILE_MIB             size of the big artifact in `full` (default 200)
     MLFLOW_E2E_REQUIRE_MULTIPART        "true": fail unless the big file went up multipart
@@ -21,7 +22,6 @@ Checks raise CheckFailed rather than using `assert`, so `python -O` cannot strip
 """
 
 import argparse
-import atexit
 import contextlib
 import hashlib
 import inspect
@@ -68,37 +68,12 @@ def configure_environment(environ=None):
         raise ConfigError(f"MLFLOW_TRACKING_URI must be an http(s) URL, got {uri!r}")
     if bool(environ.get("MLFLOW_TRACKING_USERNAME")) != bool(environ.get("MLFLOW_TRACKING_PASSWORD")):
         raise ConfigError("set both MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or neither")
-    ca = environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
-    if ca:
-        if not Path(ca).is_file():
-            raise ConfigError(f"MLFLOW_TRACKING_SERVER_CERT_PATH {ca!r} is not a file")
-        trust_ca(ca, environ)
+    bundle = environ.get("REQUESTS_CA_BUNDLE")
+    if bundle and not Path(bundle).is_file():
+        raise ConfigError(f"REQUESTS_CA_BUNDLE {bundle!r} is not a file")
     # A test client has no business phoning home (and CI has no route out anyway).
     environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     return uri.rstrip("/")
-
-
-def trust_ca(ca, environ):
-    """Make boto3 (AWS_CA_BUNDLE) and plain requests (REQUESTS_CA_BUNDLE) trust the CA too.
-
-    Presigned S3 URLs point at a second published port signed by the same CA, and MLflow fetches
-    them with plain requests calls that ignore MLFLOW_TRACKING_SERVER_CERT_PATH. A variable that
-    is unset gets the CA; one that already names another bundle (many machines point both at the
-    system store, which lacks a private CA) gets a combined copy, so its roots stay trusted.
-    """
-    combined = {}
-    for var in ("REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE"):
-        current = environ.get(var)
-        if not current or not Path(current).is_file():
-            environ[var] = ca
-        elif not Path(current).samefile(ca):
-            if current not in combined:
-                fd, bundle = tempfile.mkstemp(prefix="mlflow-e2e-ca-", suffix=".pem")
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(Path(current).read_bytes().rstrip(b"\n") + b"\n" + Path(ca).read_bytes())
-                atexit.register(os.unlink, bundle)
-                combined[current] = bundle
-            environ[var] = combined[current]
 
 
 def rest_session():
@@ -106,12 +81,9 @@ def rest_session():
     import requests
 
     session = requests.Session()
-    # Callers pass verify=session.verify per request: requests lets REQUESTS_CA_BUNDLE override a
-    # session-level verify, and that variable is not always ours to rely on.
+    # Trust as MLflow's own calls have it: REQUESTS_CA_BUNDLE, read by requests for every call.
     if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
         session.verify = False
-    elif os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
-        session.verify = os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"]
     if os.environ.get("MLFLOW_TRACKING_USERNAME"):
         session.auth = (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
     elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
@@ -256,7 +228,7 @@ def probe_presigned(session, uri, artifact_uri, path, content):
         raise CheckFailed(
             f"presigned S3 URL at {endpoint} is not usable from this client: {_redact(error)}. "
             "MLflow signs URLs for its MLFLOW_S3_ENDPOINT_URL; that endpoint must be published "
-            "and signed by the CA in MLFLOW_TRACKING_SERVER_CERT_PATH"
+            "and signed by a CA in REQUESTS_CA_BUNDLE (the collection's client-bundle.pem)"
         ) from error
     check(response.status_code in (200, 206), f"presigned GET at {endpoint} answered {response.status_code}")
     check(content.startswith(response.content[:16]), f"presigned GET at {endpoint} returned other bytes")

@@ -68,6 +68,9 @@ def test_certificate_flow(tmp_path):
     assert (work / "tls" / "ca.crt").read_text() == ca.read_text()
     assert oct((work / "tls" / "server.key").stat().st_mode & 0o777) == "0o600"
     assert oct((work / "ca" / "ca.key").stat().st_mode & 0o777) == "0o600"
+    # The clients' REQUESTS_CA_BUNDLE: this machine's roots, then the CA.
+    bundle = (work / "ca" / "client-bundle.pem").read_text()
+    assert bundle == Path("/etc/ssl/certs/ca-certificates.crt").read_text().rstrip("\n") + "\n" + ca.read_text().rstrip("\n") + "\n"
     notified = (work / "notified").read_text()
 
     assert _run(work)[0] == 0, "a second run changes nothing"

@@ -5,6 +5,7 @@ import json
 import os
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +15,8 @@ import pytest
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+sys.path.insert(0, str(PROJECT / "molecule" / "_shared"))
+from client_env import client_env  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +28,14 @@ def v(host):
 def ca():
     path = EPHEMERAL / "mlflow-ca" / "ca.crt"
     assert path.is_file(), "the CA certificate is on the controller"
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def bundle(ca):
+    """The client bundle the README names (roles/common/tasks/ca.yml)."""
+    path = Path(ca).with_name("client-bundle.pem")
+    assert path.is_file(), "the playbook wrote the client bundle next to the CA"
     return str(path)
 
 
@@ -51,10 +62,9 @@ def _run(client_python, script, env, *args):
 
 
 @pytest.fixture(scope="module")
-def observed(client_python, ca, url, v):
+def observed(client_python, bundle, url, v):
     alice, bob = _user(v, "alice"), _user(v, "bob")
-    env = dict(os.environ, MLFLOW_TRACKING_URI=url, MLFLOW_TRACKING_SERVER_CERT_PATH=ca, REQUESTS_CA_BUNDLE=ca,
-               E2E_ADMIN=f"admin:{v['mlflow_auth_admin_password']}", E2E_READER=f"alice:{alice['password']}",
+    env = client_env(url, bundle, E2E_ADMIN=f"admin:{v['mlflow_auth_admin_password']}", E2E_READER=f"alice:{alice['password']}",
                E2E_EDITOR=f"bob:{bob['password']}", E2E_EXPERIMENT="shared-results",
                # An alias, not localhost: MLflow allows localhost origins whatever it is told.
                E2E_PUBLIC_ORIGIN=f"https://{v['nginx_server_aliases'][0]}:{v['mlflow_https_port']}",
@@ -105,13 +115,11 @@ def test_security_middleware_blocks_foreign_origin_and_host(observed):
     assert "Invalid Host" in observed["details"]["foreign_host_answer"]
 
 
-def test_official_client_checks_as_admin(client_python, ca, url, v, observed):
+def test_official_client_checks_as_admin(client_python, bundle, url, v, observed):
     # The 3.x client's model logging needs a 3.x server; MLflow 2.22 gets the smoke run.
     mode = "full" if _line(observed) >= (3, 0) else "smoke"
-    env = dict(os.environ, MLFLOW_TRACKING_URI=url, MLFLOW_TRACKING_SERVER_CERT_PATH=ca, REQUESTS_CA_BUNDLE=ca,
-               AWS_CA_BUNDLE=ca, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=v["mlflow_auth_admin_password"],
-               MLFLOW_E2E_REQUIRE_MULTIPART="true" if mode == "full" else "false")
-    env.pop("MLFLOW_TRACKING_TOKEN", None)
+    env = client_env(url, bundle, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=v["mlflow_auth_admin_password"],
+                     MLFLOW_E2E_REQUIRE_MULTIPART="true" if mode == "full" else "false")
     assert _run(client_python, "mlflow_e2e.py", env, mode)["ok"] is True
 
 

@@ -4,6 +4,7 @@ import concurrent.futures
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -19,6 +20,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
+sys.path.insert(0, str(PROJECT / "molecule" / "_shared"))
+from client_env import client_env  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,14 @@ def ca():
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def bundle(ca):
+    """The client bundle the README names: the controller's system roots, then the collection CA."""
+    path = Path(ca).with_name("client-bundle.pem")
+    assert path.is_file(), "the playbook wrote the client bundle next to the CA"
+    return str(path)
+
+
 def _status(ca, url, path, headers=None, method="GET", body=None):
     request = urllib.request.Request(url + path, headers=headers or {}, method=method, data=body)
     try:
@@ -65,12 +76,8 @@ def client_python():
     return str(PROJECT / ".cache/e2e-venv/bin/python")
 
 
-def _e2e(client_python, ca, url, credentials, command="full"):
-    env = dict(os.environ, MLFLOW_TRACKING_URI=url, MLFLOW_TRACKING_SERVER_CERT_PATH=ca,
-               REQUESTS_CA_BUNDLE=ca, AWS_CA_BUNDLE=ca, MLFLOW_E2E_REQUIRE_MULTIPART="true", **credentials)
-    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
-        if name not in credentials:
-            env.pop(name, None)
+def _e2e(client_python, bundle, url, credentials, command="full"):
+    env = client_env(url, bundle, MLFLOW_E2E_REQUIRE_MULTIPART="true", **credentials)
     result = subprocess.run([client_python, str(PROJECT / "tests/e2e/mlflow_e2e.py"), command],
                             env=env, capture_output=True, text=True, timeout=1800, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -125,14 +132,20 @@ def test_s3_endpoint_refuses_unsigned_and_badly_signed_requests(ca, s3_url, v):
     assert signed.list_objects_v2(Bucket="mlflow", MaxKeys=1)["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_official_client_with_password(client_python, ca, url, v):
+def test_the_client_bundle_holds_the_system_roots_and_the_ca(bundle, ca):
+    text = Path(bundle).read_text()
+    assert text.rstrip().endswith(Path(ca).read_text().strip()), "the collection CA comes last"
+    assert text.count("BEGIN CERTIFICATE") > 10, "the controller's system roots come first"
+
+
+def test_official_client_with_password(client_python, bundle, url, v):
     user = v["nginx_auth_users"][0]
-    summary = _e2e(client_python, ca, url, {"MLFLOW_TRACKING_USERNAME": user["name"], "MLFLOW_TRACKING_PASSWORD": user["password"]})
+    summary = _e2e(client_python, bundle, url, {"MLFLOW_TRACKING_USERNAME": user["name"], "MLFLOW_TRACKING_PASSWORD": user["password"]})
     assert summary["ok"] is True
 
 
-def test_official_client_with_token(client_python, ca, url, v):
-    summary = _e2e(client_python, ca, url, {"MLFLOW_TRACKING_TOKEN": v["nginx_auth_tokens"][0]["token"]})
+def test_official_client_with_token(client_python, bundle, url, v):
+    summary = _e2e(client_python, bundle, url, {"MLFLOW_TRACKING_TOKEN": v["nginx_auth_tokens"][0]["token"]})
     assert summary["ok"] is True
 
 

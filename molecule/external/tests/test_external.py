@@ -8,15 +8,20 @@ store is a SeaweedFS on another host that the stack knows only by its endpoint U
 import json
 import os
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
 import testinfra
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
+sys.path.insert(0, str(PROJECT / "molecule" / "_shared"))
+from client_env import client_command  # noqa: E402
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PYTHON = "/opt/mlflow/venv/bin/python"
 CA = "/root/mlflow-ca.crt"
+# The client bundle the README names, as a user would fetch it (roles/common/tasks/ca.yml).
+BUNDLE = "/root/mlflow-client-bundle.pem"
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +39,15 @@ def client(stack):
     """The e2e script and the collection CA on the stack host, as a user of that host would have them."""
     ca = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "mlflow-ca" / "ca.crt"
     stack.ansible("copy", f"src={ca} dest={CA} mode=0644", check=False)
+    stack.ansible("copy", f"src={ca.with_name('client-bundle.pem')} dest={BUNDLE} mode=0644", check=False)
     stack.ansible("copy", f"src={PROJECT / 'tests/e2e/mlflow_e2e.py'} dest=/root/mlflow_e2e.py mode=0644", check=False)
     return stack
 
 
 def _e2e(stack, command):
     # The client settings the README gives; the external store's presigned URLs are plain HTTP.
-    env = {"MLFLOW_TRACKING_URI": "https://localhost", "MLFLOW_TRACKING_SERVER_CERT_PATH": CA,
-           "MLFLOW_E2E_REQUIRE_MULTIPART": "true", "GIT_PYTHON_REFRESH": "quiet"}
-    prefix = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
-    result = stack.run(f"{prefix} {PYTHON} /root/mlflow_e2e.py {command}")
+    result = stack.run(client_command(f"{PYTHON} /root/mlflow_e2e.py {command}", "https://localhost", BUNDLE,
+                                      MLFLOW_E2E_REQUIRE_MULTIPART="true", GIT_PYTHON_REFRESH="quiet"))
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
 

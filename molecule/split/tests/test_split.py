@@ -9,6 +9,7 @@ store's S3 port as the proxy and the tracking node see them.
 import json
 import os
 import shlex
+import sys
 import subprocess
 from pathlib import Path
 
@@ -16,10 +17,14 @@ import pytest
 import testinfra
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
+sys.path.insert(0, str(PROJECT / "molecule" / "_shared"))
+from client_env import client_command  # noqa: E402
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 CONTROLLER_CA = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "mlflow-ca" / "ca.crt"
 # The client's copy of the CA on the proxy host, as a user would fetch it.
 CA = "/root/mlflow-ca.crt"
+# The client bundle the README names, as a user would fetch it (roles/common/tasks/ca.yml).
+BUNDLE = "/root/mlflow-client-bundle.pem"
 CLIENT = "/root/mlflow-client"
 MLFLOW_VERSION = "3.17.2"
 
@@ -91,6 +96,7 @@ def client(proxy):
     proxy.run("rm -rf /root/wheels")
     subprocess.run(["docker", "cp", f"{wheels}/.", "split-proxy:/root/wheels"], check=True)
     proxy.ansible("copy", f"src={CONTROLLER_CA} dest={CA} mode=0644", check=False)
+    proxy.ansible("copy", f"src={CONTROLLER_CA.with_name('client-bundle.pem')} dest={BUNDLE} mode=0644", check=False)
     proxy.ansible("copy", f"src={PROJECT / 'tests/e2e/mlflow_e2e.py'} dest=/root/mlflow_e2e.py mode=0644", check=False)
     installed = proxy.run(f"test -x {CLIENT}/bin/python || (python3 -m venv {CLIENT} && {CLIENT}/bin/pip install --quiet "
                           f"--no-index --find-links /root/wheels mlflow-skinny=={MLFLOW_VERSION} boto3)")
@@ -100,11 +106,9 @@ def client(proxy):
 
 @pytest.fixture(scope="module")
 def smoke(client):
-    env = {"MLFLOW_TRACKING_URI": "https://split-proxy", "MLFLOW_TRACKING_SERVER_CERT_PATH": CA,
-           "MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": "molecule-alice-password",
-           "GIT_PYTHON_REFRESH": "quiet"}
-    prefix = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
-    result = client.run(f"{prefix} {CLIENT}/bin/python /root/mlflow_e2e.py smoke")
+    result = client.run(client_command(f"{CLIENT}/bin/python /root/mlflow_e2e.py smoke", "https://split-proxy", BUNDLE,
+                                       MLFLOW_TRACKING_USERNAME="alice", MLFLOW_TRACKING_PASSWORD="molecule-alice-password",
+                                       GIT_PYTHON_REFRESH="quiet"))
     assert result.rc == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
 
