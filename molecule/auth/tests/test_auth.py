@@ -65,10 +65,10 @@ def _run(client_python, script, env, *args):
 def observed(client_python, bundle, url, v):
     alice, bob = _user(v, "alice"), _user(v, "bob")
     env = client_env(url, bundle, E2E_ADMIN=f"admin:{v['mlflow_auth_admin_password']}", E2E_READER=f"alice:{alice['password']}",
-               E2E_EDITOR=f"bob:{bob['password']}", E2E_EXPERIMENT="shared-results",
-               # An alias, not localhost: MLflow allows localhost origins whatever it is told.
-               E2E_PUBLIC_ORIGIN=f"https://{v['nginx_server_aliases'][0]}:{v['mlflow_https_port']}",
-               E2E_ALIAS_HOST=v["nginx_server_aliases"][0])
+                     E2E_EDITOR=f"bob:{bob['password']}", E2E_EXPERIMENT="shared-results",
+                     # An alias, not localhost: MLflow allows localhost origins whatever it is told.
+                     E2E_PUBLIC_ORIGIN=f"https://{v['nginx_server_aliases'][0]}:{v['mlflow_https_port']}",
+                     E2E_ALIAS_HOST=v["nginx_server_aliases"][0])
     return _run(client_python, "mlflow_auth_e2e.py", env)
 
 

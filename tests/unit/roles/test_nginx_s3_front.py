@@ -97,7 +97,7 @@ class Maps(object):
         return default
 
     def refused(self, method, target, authorization="", copy_source=""):
-        path, _, args = target.partition("?")
+        args = target.partition("?")[2]
         return self.value("mlflow_s3_refused", {
             "request_method": method, "request_uri": target, "args": args, "http_authorization": authorization,
             "http_x_amz_copy_source": copy_source})
