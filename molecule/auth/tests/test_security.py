@@ -1,6 +1,7 @@
 """The security check (molecule/_shared/security_check.py) on the auth stack: one Debian 13 host, MLflow's own
 auth app, everything under /mlflow."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -8,7 +9,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
 
 from security_check import ControllerFile, Host, PrivateKey, Scenario, SecurityCheck, Var, Web  # noqa: E402  pylint: disable=wrong-import-position
 
-HOST = "auth-debian13"
+# auth-mlflow2 runs these tests too (its verifier directory is this one), with MLflow 2.22 on its own ports.
+SCENARIO_NAME = os.environ.get("MOLECULE_SCENARIO_NAME", "auth")
+HOST = f"{SCENARIO_NAME}-debian13"
+HTTPS_PORT, S3_PORT = {"auth": (8444, 9444), "auth-mlflow2": (8445, 9445)}[SCENARIO_NAME]
+MLFLOW_3 = SCENARIO_NAME == "auth"
 
 
 class TestSecurity(SecurityCheck):
@@ -26,8 +31,8 @@ class TestSecurity(SecurityCheck):
                 },
                 listeners={
                     "0.0.0.0:80": "nginx.service",
-                    "0.0.0.0:8444": "nginx.service",
-                    "0.0.0.0:9444": "nginx.service",
+                    f"0.0.0.0:{HTTPS_PORT}": "nginx.service",
+                    f"0.0.0.0:{S3_PORT}": "nginx.service",
                     "127.0.0.1:5000": "mlflow.service",
                     "127.0.0.1:5432": "postgresql@17-main.service",
                     "127.0.0.1:8333": "seaweedfs.service",
@@ -41,7 +46,7 @@ class TestSecurity(SecurityCheck):
                 },
             ),
         ),
-        web=Web(HOST, server_name="localhost", https_port=8444, s3_port=9444, prefix="/mlflow", open_routes={
+        web=Web(HOST, server_name="localhost", https_port=HTTPS_PORT, s3_port=S3_PORT, prefix="/mlflow", open_routes={
             # mlflow_auth_mode mlflow: the proxy checks nothing, and MLflow's auth app lets through every path
             # that starts with /static, /favicon.ico or /health (mlflow/server/auth, is_unprotected_route).
             "/mlflow/static-files/asset-manifest.json": (200, "MLflow's UI bundle, public code, served without credentials"),
@@ -53,8 +58,9 @@ class TestSecurity(SecurityCheck):
             "/mlflow/health%2F..%2Fversion": (404, "let through by MLflow's auth app; Flask does not resolve .."),
             "/mlflow/health/../api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
             "/mlflow/health/%2e%2e/api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
-            # Public in MLflow's auth app (server capabilities, no data); this MLflow has no such route.
-            "/mlflow/api/2.0/mlflow/server-info": (404, "public in MLflow's auth app; no such route in this version"),
+            # Public in MLflow 3's auth app (server capabilities, no data); this MLflow has no such route.
+            **({"/mlflow/api/2.0/mlflow/server-info": (404, "public in MLflow's auth app; no such route in this version")}
+               if MLFLOW_3 else {}),
         }),
         secrets=(
             Var("mlflow_db_password"),
