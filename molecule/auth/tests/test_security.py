@@ -16,6 +16,25 @@ HTTPS_PORT, S3_PORT = {"auth": (8444, 9444), "auth-mlflow2": (8445, 9445)}[SCENA
 MLFLOW_3 = SCENARIO_NAME == "auth"
 
 
+# Paths MLflow 3's auth app answers without credentials. MLflow 2.22's answers 401 on every one of them
+# (auth-mlflow2, 2026-12-03), so there every route but /health needs credentials.
+OPEN_ROUTES = {
+    # mlflow_auth_mode mlflow: the proxy checks nothing, and MLflow's auth app lets through every path
+    # that starts with /static, /favicon.ico or /health (mlflow/server/auth, is_unprotected_route).
+    "/mlflow/static-files/asset-manifest.json": (200, "MLflow's UI bundle, public code, served without credentials"),
+    "/mlflow/favicon.ico": (404, "let through by MLflow's auth app; no such route"),
+    "/mlflow/health/": (404, "let through by MLflow's auth app (/health prefix); no such route"),
+    "/mlflow/healthz": (404, "let through by MLflow's auth app (/health prefix); no such route"),
+    # Let through, and not resolved: Flask routes the path as it came, so no route answers.
+    "/mlflow/health/../version": (404, "let through by MLflow's auth app; Flask does not resolve .."),
+    "/mlflow/health%2F..%2Fversion": (404, "let through by MLflow's auth app; Flask does not resolve .."),
+    "/mlflow/health/../api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
+    "/mlflow/health/%2e%2e/api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
+    # Public in MLflow 3's auth app (server capabilities, no data); this MLflow has no such route.
+    "/mlflow/api/2.0/mlflow/server-info": (404, "public in MLflow's auth app; no such route in this version"),
+}
+
+
 class TestSecurity(SecurityCheck):
     SCENARIO = Scenario(
         hosts=(
@@ -46,22 +65,7 @@ class TestSecurity(SecurityCheck):
                 },
             ),
         ),
-        web=Web(HOST, server_name="localhost", https_port=HTTPS_PORT, s3_port=S3_PORT, prefix="/mlflow", open_routes={
-            # mlflow_auth_mode mlflow: the proxy checks nothing, and MLflow's auth app lets through every path
-            # that starts with /static, /favicon.ico or /health (mlflow/server/auth, is_unprotected_route).
-            "/mlflow/static-files/asset-manifest.json": (200, "MLflow's UI bundle, public code, served without credentials"),
-            "/mlflow/favicon.ico": (404, "let through by MLflow's auth app; no such route"),
-            "/mlflow/health/": (404, "let through by MLflow's auth app (/health prefix); no such route"),
-            "/mlflow/healthz": (404, "let through by MLflow's auth app (/health prefix); no such route"),
-            # Let through, and not resolved: Flask routes the path as it came, so no route answers.
-            "/mlflow/health/../version": (404, "let through by MLflow's auth app; Flask does not resolve .."),
-            "/mlflow/health%2F..%2Fversion": (404, "let through by MLflow's auth app; Flask does not resolve .."),
-            "/mlflow/health/../api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
-            "/mlflow/health/%2e%2e/api/2.0/mlflow/experiments/search?max_results=1": (404, "let through; Flask does not resolve .."),
-            # Public in MLflow 3's auth app (server capabilities, no data); this MLflow has no such route.
-            **({"/mlflow/api/2.0/mlflow/server-info": (404, "public in MLflow's auth app; no such route in this version")}
-               if MLFLOW_3 else {}),
-        }),
+        web=Web(HOST, server_name="localhost", https_port=HTTPS_PORT, s3_port=S3_PORT, prefix="/mlflow", open_routes=OPEN_ROUTES if MLFLOW_3 else {}),
         secrets=(
             Var("mlflow_db_password"),
             Var("mlflow_s3_secret_key"),
