@@ -53,6 +53,9 @@ REMOTE = "/root/.mlflow-security-check"
 # test says the finding is gone.
 PENDING = {}
 
+# SeaweedFS's master, volume server and filer, HTTP and gRPC: on loopback in every layout of the role.
+SEAWEEDFS_LOOPBACK = {f"127.0.0.1:{port}": "seaweedfs.service" for port in (9333, 19333, 8080, 18080, 8888, 18888)}
+
 # Headers every HTTPS answer must carry: name -> pattern of the value.
 REQUIRED_HEADERS = {
     # At least a year.

@@ -7,7 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
 
-from security_check import ControllerFile, Host, PrivateKey, Scenario, SecurityCheck, Var, Web  # noqa: E402  pylint: disable=wrong-import-position
+from security_check import (  # noqa: E402  pylint: disable=wrong-import-position
+    SEAWEEDFS_LOOPBACK, ControllerFile, Host, PrivateKey, Scenario, SecurityCheck, Var, Web,
+)
 
 # auth-mlflow2 runs these tests too (its verifier directory is this one), with MLflow 2.22 on its own ports.
 SCENARIO_NAME = os.environ.get("MOLECULE_SCENARIO_NAME", "auth")
@@ -55,12 +57,7 @@ class TestSecurity(SecurityCheck):
                     "127.0.0.1:5000": "mlflow.service",
                     "127.0.0.1:5432": "postgresql@17-main.service",
                     "127.0.0.1:8333": "seaweedfs.service",
-                    "127.0.0.1:9333": "seaweedfs.service",
-                    "127.0.0.1:19333": "seaweedfs.service",
-                    "127.0.0.1:8080": "seaweedfs.service",
-                    "127.0.0.1:18080": "seaweedfs.service",
-                    "127.0.0.1:8888": "seaweedfs.service",
-                    "127.0.0.1:18888": "seaweedfs.service",
+                    **SEAWEEDFS_LOOPBACK,
                     "127.0.0.1:18333": "seaweedfs.service",
                 },
             ),

@@ -5,7 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
 
-from security_check import Host, HostFileField, PrivateKey, Scenario, SecurityCheck, Var, Web  # noqa: E402  pylint: disable=wrong-import-position
+from security_check import (  # noqa: E402  pylint: disable=wrong-import-position
+    SEAWEEDFS_LOOPBACK, Host, HostFileField, PrivateKey, Scenario, SecurityCheck, Var, Web,
+)
 
 HOST = "stack-debian12"
 
@@ -34,12 +36,7 @@ class TestSecurity(SecurityCheck):
                     # SeaweedFS on loopback only, its S3 gateway and that gateway's gRPC port included: nginx on
                     # this host is its only client (seaweedfs_s3_bind_ip).
                     "127.0.0.1:8333": "seaweedfs.service",
-                    "127.0.0.1:9333": "seaweedfs.service",
-                    "127.0.0.1:19333": "seaweedfs.service",
-                    "127.0.0.1:8080": "seaweedfs.service",
-                    "127.0.0.1:18080": "seaweedfs.service",
-                    "127.0.0.1:8888": "seaweedfs.service",
-                    "127.0.0.1:18888": "seaweedfs.service",
+                    **SEAWEEDFS_LOOPBACK,
                     "127.0.0.1:18333": "seaweedfs.service",
                 },
             ),

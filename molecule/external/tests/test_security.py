@@ -6,7 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
 
-from security_check import Host, PrivateKey, Scenario, SecurityCheck, Var, Web  # noqa: E402  pylint: disable=wrong-import-position
+from security_check import (  # noqa: E402  pylint: disable=wrong-import-position
+    SEAWEEDFS_LOOPBACK, Host, PrivateKey, Scenario, SecurityCheck, Var, Web,
+)
 
 STACK = "external-debian13"
 STORE = "s3-external-debian13"
@@ -43,12 +45,7 @@ class TestSecurity(SecurityCheck):
                     # store nodes' certificates only (molecule/seaweedfs/tests/test_seaweedfs.py probes it).
                     "*:8333": "seaweedfs.service",
                     "*:18333": "seaweedfs.service",
-                    "127.0.0.1:9333": "seaweedfs.service",
-                    "127.0.0.1:19333": "seaweedfs.service",
-                    "127.0.0.1:8080": "seaweedfs.service",
-                    "127.0.0.1:18080": "seaweedfs.service",
-                    "127.0.0.1:8888": "seaweedfs.service",
-                    "127.0.0.1:18888": "seaweedfs.service",
+                    **SEAWEEDFS_LOOPBACK,
                 },
             ),
         ),
